@@ -7,8 +7,8 @@ Docs: https://vlm-align.github.io/vlm_align/synth.html.md"""
 # %% auto #0
 __all__ = ['TASKS', 'ROW_SHAPES', 'COLOURS', 'KINDS', 'MIN_SIDE', 'MAX_SIDE', 'DEFAULT_IMAGE_SIZE', 'synth_dataset']
 
-# %% ../nbs/00b_synth.ipynb #30305930
-import io, json, math, random, numbers
+# %% ../nbs/00b_synth.ipynb #df074a4b
+import io, json, math, random, numbers, functools
 from PIL import Image, ImageDraw, ImageFont
 import datasets
 
@@ -47,28 +47,34 @@ def _size_ranges(image_size):
                          "Pass one of those forms.")
     return sides
 
-# %% ../nbs/00b_synth.ipynb #a064ed52
+# %% ../nbs/00b_synth.ipynb #925367b0
 _COMBOS = [(k, c) for k in KINDS for c in COLOURS]  # every (kind, colour) pair
 
 def _apart(a, b, gap):
     "True when boxes `a` and `b` are at least `gap` pixels apart"
     return a[0] > b[2] + gap or a[2] < b[0] - gap or a[1] > b[3] + gap or a[3] < b[1] - gap
 
+def _try_place(rng, w, h, specs, rmin, rmax, gap):
+    "Shapes with half-sizes in rmin..rmax placed by rejection sampling, or None when one does not fit"
+    shapes = []
+    for kind, colour in specs:
+        for _ in range(200):
+            r = rng.randint(rmin, rmax)
+            cx, cy = rng.randint(r + 2, w - 3 - r), rng.randint(r + 2, h - 3 - r)
+            box = [cx - r, cy - r, cx + r, cy + r]
+            if all(_apart(box, s["box"], gap) for s in shapes): break
+        else: return None
+        shapes.append(dict(kind=kind, colour=colour, centre=[cx, cy], size=2 * r + 1, box=box))
+    return shapes
+
 def _place(rng, w, h, specs, gap=4):
     "Place shapes `specs` [(kind, colour), ...] inside a `w` x `h` image, no two closer than `gap` px"
     side = min(w, h)
     rmin, rmax = max(4, side // 22), max(6, side // 10)
-    shapes = []
-    for kind, colour in specs:
-        for attempt in range(600):
-            hi = max(3, rmax - attempt // 60)
-            r = rng.randint(min(rmin, hi), hi)
-            cx, cy = rng.randint(r + 2, w - 3 - r), rng.randint(r + 2, h - 3 - r)
-            box = [cx - r, cy - r, cx + r, cy + r]
-            if all(_apart(box, s["box"], gap) for s in shapes): break
-        else: raise RuntimeError(f"Could not place {len(specs)} shapes apart in a {w}x{h} image. "
-                                 "Pass a larger image_size.")
-        shapes.append(dict(kind=kind, colour=colour, centre=[cx, cy], size=2 * r + 1, box=box))
+    while (shapes := _try_place(rng, w, h, specs, rmin, rmax, gap)) is None:  # start again, smaller
+        if rmax == 3: raise RuntimeError(f"Could not place {len(specs)} shapes apart in a {w}x{h} image. "
+                                         "Pass a larger image_size.")
+        rmax -= 1; rmin = min(rmin, rmax)
     return shapes
 
 def _canvas(w, h):
@@ -142,7 +148,7 @@ def _choice(rng, w, h):
                 choices=options, meta=dict(question="colour" if question.startswith("What") else "count",
                                            target=dict(kind=kind, colour=colour), shapes=shapes))
 
-# %% ../nbs/00b_synth.ipynb #de7d688f
+# %% ../nbs/00b_synth.ipynb #7691adbc
 def _angle_solution(P):
     return (r"PA and PB are tangent to circle O, so $\angle OAP = \angle OBP = 90^\circ$. "
             r"The angles of quadrilateral OAPB sum to $360^\circ$, so "
@@ -158,13 +164,16 @@ _ANGLE_MISTAKES = [
                                   rf"$\angle AOB = 360^\circ - 90^\circ - 90^\circ + {P}^\circ = {180 + P}^\circ$. "
                                   rf"The answer is \boxed{{{180 + P}}}")]
 
+@functools.lru_cache(maxsize=None)
+def _font(size): return ImageFont.load_default(size=size)
+
 def _angle(rng, w, h):
     P = rng.randint(30, 150)
     d = 1 / math.sin(math.radians(P / 2))          # OP for a unit circle
     th, phi = rng.uniform(0, 2 * math.pi), math.radians(90 - P / 2)
     unit = dict(O=(0.0, 0.0), P=(d * math.cos(th), d * math.sin(th)),
                 A=(math.cos(th + phi), math.sin(th + phi)), B=(math.cos(th - phi), math.sin(th - phi)))
-    font = ImageFont.load_default(size=max(10, min(w, h) // 18))
+    font = _font(max(8, min(w, h) // 18))
     m = font.size * 1.6                              # room for the labels
     x0, x1 = min(-1, unit["P"][0]), max(1, unit["P"][0])
     y0, y1 = min(-1, unit["P"][1]), max(1, unit["P"][1])
