@@ -34,9 +34,16 @@ def completion_text(completion, # a string, or a conversational completion `[{"r
             parts += [p.get('text') for p in c if isinstance(p, dict) and isinstance(p.get('text'), str)]
     return '\n'.join(parts) if parts else None
 
-# %% ../nbs/04_grpo_rewards.ipynb #9dfa02da
+# %% ../nbs/04_grpo_rewards.ipynb #b474961f
 skip_counts = Counter()  # reward name -> completions skipped (None) because their gold answer was unusable
 timeout_counts = Counter()  # reward name -> completions scored 0.0 because checking them ran past the time bound
+
+def _need(name, solution, completions):
+    "Check that a reward got one gold answer per completion."
+    if solution is None: raise ValueError(f"{name}: no `solution` column. Add one to the dataset (one gold answer per row); "
+                                          "TRL passes every dataset column to reward functions when remove_unused_columns=False.")
+    if len(solution) != len(completions): raise ValueError(f"{name}: {len(completions)} completions but {len(solution)} "
+                                                          "solutions; pass one `solution` per completion.")
 
 def _skip(name, gold, why):
     skip_counts[name] += 1
@@ -226,15 +233,13 @@ def _math_span(text):
 
 def _squash(s): return re.sub(r'\s+', '', s)
 
-# %% ../nbs/04_grpo_rewards.ipynb #0d13c879
+# %% ../nbs/04_grpo_rewards.ipynb #427c7fec
 def accuracy_reward(completions:list, # completions: strings or conversational messages
-                    solution:list, # gold answers (LaTeX or plain text), one per completion
+                    solution:list=None, # gold answers (LaTeX or plain text), one per completion
                     timeout:float=5.0, # seconds one completion may take in math-verify; past it, it scores 0.0
                     **kwargs)->list[float|None]:
     "1.0 when the final answer equals `solution` by math-verify, else 0.0; None (counted) when the gold answer does not parse."
-    if solution is None or len(solution) != len(completions): raise ValueError(
-        f"accuracy_reward: {len(completions)} completions but {None if solution is None else len(solution)} solutions; "
-        "pass a `solution` column with one gold answer per row.")
+    _need('accuracy_reward', solution, completions)
     out, todo = [None] * len(completions), []
     for i, (c, g) in enumerate(zip(completions, solution)):
         if g is None or not str(g).strip(): out[i] = _skip('accuracy_reward', g, 'is empty'); continue
@@ -261,7 +266,7 @@ def accuracy_reward(completions:list, # completions: strings or conversational m
     if len(_cache) > 200_000: _cache.clear()
     return out
 
-# %% ../nbs/04_grpo_rewards.ipynb #9186cea0
+# %% ../nbs/04_grpo_rewards.ipynb #491bc895
 _LEAD = [re.compile(r'^\(?([A-Za-z])\)?[.:：)]?$'), re.compile(r'^\(?([A-Z])\)?(?:[.:：)]|\s)')]  # "b", "(B)", "B." / "B: text"
 _LETTERS = re.compile(r'(?<![A-Za-z\\])\(?([A-Z])\)?(?![A-Za-z])')
 
@@ -283,10 +288,11 @@ def _named_options(span, choices):
     return named
 
 def choice_reward(completions:list, # completions: strings or conversational messages
-                  solution:list, # gold option: a letter ("B"), or the option's text
+                  solution:list=None, # gold option: a letter ("B"), or the option's text
                   choices:list=None, # the option texts of each row, lettered A, B, C... in order (optional)
                   **kwargs)->list[float|None]:
     "1.0 when the answer names exactly the gold option (by letter or text), else 0.0; None (counted) when the gold names no single option."
+    _need('choice_reward', solution, completions)
     n = len(completions)
     rows = list(choices) if isinstance(choices, (list, tuple)) and len(choices) == n and all(
         c is None or isinstance(c, (list, tuple)) for c in choices) else [choices] * n
@@ -298,7 +304,7 @@ def choice_reward(completions:list, # completions: strings or conversational mes
         out.append(1.0 if span and len(span) <= MAX_ANSWER_CHARS and _named_options(span, ch) == gold else 0.0)
     return out
 
-# %% ../nbs/04_grpo_rewards.ipynb #f0a05dd0
+# %% ../nbs/04_grpo_rewards.ipynb #c5fa55d4
 _NUMBER = re.compile(r'(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?(?:\s*/\s*\d+)?%?|\\frac\{(-?\d+)\}\{(\d+)\}')
 _WORDNUM = {w: i for i, w in enumerate('zero one two three four five six seven eight nine ten eleven twelve thirteen '
                                         'fourteen fifteen sixteen seventeen eighteen nineteen twenty'.split())}
@@ -320,12 +326,13 @@ def _to_number(s):
     return float(_WORDNUM[ws[-1]]) if ws else None
 
 def numeric_reward(completions:list, # completions: strings or conversational messages
-                   solution:list, # gold numbers: numbers or strings such as "3", "1,234.5", "\\frac{3}{4}"
+                   solution:list=None, # gold numbers: numbers or strings such as "3", "1,234.5", "\\frac{3}{4}"
                    precision:list|int=None, # decimals to round both sides to (a column, e.g. MathVista's), or None
                    rel_tol:float=1e-4, # relative tolerance when there is no precision
                    abs_tol:float=1e-8, # absolute tolerance when there is no precision
                    **kwargs)->list[float|None]:
     "1.0 when the answer's last number equals the gold number (within tolerance, or at `precision`), else 0.0; None (counted) when the gold has no number."
+    _need('numeric_reward', solution, completions)
     n = len(completions)
     precs = list(precision) if isinstance(precision, (list, tuple)) else [precision] * n
     out = []
@@ -338,7 +345,7 @@ def numeric_reward(completions:list, # completions: strings or conversational me
         else: out.append(float(math.isclose(av, gv, rel_tol=rel_tol, abs_tol=abs_tol)))
     return out
 
-# %% ../nbs/04_grpo_rewards.ipynb #6218e289
+# %% ../nbs/04_grpo_rewards.ipynb #7a2cd108
 _YES, _NO = {'yes', 'true', 'correct', '是', '对', '有'}, {'no', 'false', 'incorrect', '否', '不是', '没有', '无'}
 _YESNO = re.compile(r'\b(yes|no|true|false)\b|(不是|没有|是|否|有|无)', re.I)
 
@@ -352,9 +359,10 @@ def _yes_no(s):
     return found.pop() if len(found) == 1 else None
 
 def yes_no_reward(completions:list, # completions: strings or conversational messages
-                  solution:list, # gold "yes"/"no" (also True/False, "Yes.", "是"/"否")
+                  solution:list=None, # gold "yes"/"no" (also True/False, "Yes.", "是"/"否")
                   **kwargs)->list[float|None]:
     "1.0 when the answer's yes/no matches the gold, else 0.0; None (counted) when the gold is neither yes nor no."
+    _need('yes_no_reward', solution, completions)
     out = []
     for c, g in zip(completions, solution):
         gy = ('yes' if g else 'no') if isinstance(g, bool) else _yes_no(g)
@@ -387,7 +395,7 @@ def box_iou(a:list, # box [x1, y1, x2, y2]
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - iw * ih
     return iw * ih / union if union > 0 else 0.0
 
-# %% ../nbs/04_grpo_rewards.ipynb #facf4abc
+# %% ../nbs/04_grpo_rewards.ipynb #d360341d
 def _frame(box, seen, box_format):
     "(w, h) that maps a predicted box to the 0-1 frame."
     if box_format == 'auto':
@@ -408,7 +416,7 @@ def _size(size, image):
     return tuple(map(float, image.size)) if hasattr(image, 'size') else None
 
 def iou_reward(completions:list, # completions: strings or conversational messages
-               solution:list, # gold boxes `[x1, y1, x2, y2]` in pixels of the original image (strings or lists)
+               solution:list=None, # gold boxes `[x1, y1, x2, y2]` in pixels of the original image (strings or lists)
                image_size:list=None, # (width, height) of each original image; else read from `image`
                image:list=None, # the images, used for their size when there is no `image_size`
                box_format:str='auto', # predicted boxes: 'pixel' (of the image the model saw), 'norm1000', 'norm1' or 'auto'
@@ -416,6 +424,7 @@ def iou_reward(completions:list, # completions: strings or conversational messag
                threshold:float=None, # if set: 1.0 when IoU >= threshold, else 0.0
                **kwargs)->list[float|None]:
     "IoU of the answer's first box with the gold box, both mapped to the image's 0-1 frame; None (counted) when the gold is not a box."
+    _need('iou_reward', solution, completions)
     n = len(completions)
     sizes = list(image_size) if isinstance(image_size, (list, tuple)) and len(image_size) == n and not isinstance(image_size[0], (int, float)) else [image_size] * n
     images = list(image) if isinstance(image, (list, tuple)) and len(image) == n else [image] * n
