@@ -5,4 +5,12 @@ d = { 'settings': { 'branch': 'main',
                 'doc_host': 'https://vlm-align.github.io',
                 'git_url': 'https://github.com/vlm-align/vlm_align',
                 'lib_path': 'vlm_align'},
-  'syms': {}}
+  'syms': { 'vlm_align.data': { 'vlm_align.data._fit_size': ('data.html#_fit_size', 'vlm_align/data.py'),
+                                'vlm_align.data._get': ('data.html#_get', 'vlm_align/data.py'),
+                                'vlm_align.data._idefics3_tiles': ('data.html#_idefics3_tiles', 'vlm_align/data.py'),
+                                'vlm_align.data._open_image': ('data.html#_open_image', 'vlm_align/data.py'),
+                                'vlm_align.data._pan_and_scan_crops': ('data.html#_pan_and_scan_crops', 'vlm_align/data.py'),
+                                'vlm_align.data._smart_resize': ('data.html#_smart_resize', 'vlm_align/data.py'),
+                                'vlm_align.data.fit_image': ('data.html#fit_image', 'vlm_align/data.py'),
+                                'vlm_align.data.image_family': ('data.html#image_family', 'vlm_align/data.py'),
+                                'vlm_align.data.image_token_count': ('data.html#image_token_count', 'vlm_align/data.py')}}}
