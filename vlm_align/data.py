@@ -11,7 +11,8 @@ from collections import Counter, defaultdict
 from PIL import Image
 
 # %% auto #0
-__all__ = ['fit_image', 'image_family', 'image_token_count']
+__all__ = ['IMAGE_PLACEHOLDER', 'SHAPES', 'THINK_SYSTEM_PROMPT', 'fit_image', 'image_family', 'image_token_count', 'detect_shape',
+           'DropReport', 'to_preference', 'to_grpo', 'to_sft', 'token_counts', 'suggest_max_length']
 
 # %% ../nbs/01_data.ipynb #298d0bd5
 def _open_image(img):
@@ -167,3 +168,400 @@ def image_token_count(processor, # a processor (`AutoProcessor`) or its image pr
         s = _get(opt("size"), "shortest_edge")
         h, w = (s, int(s * width / height)) if height <= width else (int(s * height / width), s)
     return (h // patch) * (w // patch) + (extra or 0) - (1 if strategy == "default" else 0)
+
+# %% ../nbs/01_data.ipynb #9b614725
+IMAGE_PLACEHOLDER = "<image>"
+
+SHAPES = {
+    "preference": {"rlaif_v": ("image", "question", "chosen", "rejected"),
+                   "mmpr": ("image", "question", "chosen", "rejected"),
+                   "formatted": ("images", "prompt", "chosen", "rejected")},
+    "grpo": {"r1": ("image", "problem", "solution"), "vqa": ("image", "question", "answer")},
+    "sft": {"llava": ("image", "conversations"), "sharegpt": ("images", "conversations"), "messages": ("messages",)},
+}
+
+# %% ../nbs/01_data.ipynb #5c27615b
+def detect_shape(ds, # a `datasets.Dataset` (or anything with `column_names`)
+                 kind:str, # 'preference', 'grpo' or 'sft'
+                )->str:
+    "The name of the public row shape of `ds` for `kind`, from its columns (see `SHAPES`)."
+    if kind not in SHAPES: raise ValueError(f"kind must be one of {list(SHAPES)}, got {kind!r}")
+    cols = set(ds.column_names)
+    for name, need in SHAPES[kind].items():
+        if name == "mmpr": continue
+        if set(need) <= cols:
+            if name == "rlaif_v" and _looks_mmpr(ds): return "mmpr"
+            return name
+    name, need = max(SHAPES[kind].items(), key=lambda kv: len(set(kv[1]) & cols))
+    shapes = "; ".join(f"{n}: {', '.join(c)}" for n, c in SHAPES[kind].items())
+    raise ValueError(f"column {sorted(set(need) - cols)[0]!r} is missing: the dataset's columns {sorted(cols)} match no {kind} shape "
+                     f"(closest: {name}). Expected one of: {shapes}. Rename a column (ds.rename_column) or pass shape= explicitly.")
+
+def _looks_mmpr(ds):
+    "MMPR rows name an image file and put `<image>` in the question."
+    feat = ds.features.get("image") if hasattr(ds, "features") else None
+    if getattr(feat, "dtype", None) == "string": return True
+    return len(ds) > 0 and IMAGE_PLACEHOLDER in (ds[0]["question"] or "")
+
+# %% ../nbs/01_data.ipynb #a203b227
+_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "bot": "assistant",
+          "model": "assistant", "system": "system"}
+_TEMPLATED = ("<|im_start|>", "<end_of_utterance>", "<start_of_turn>", "[INST]", "<|start_header_id|>", "<|user|>")
+
+class RowError(ValueError):
+    "A row that cannot become a training row: `reason` is a short key, the message says row, column and fix."
+    def __init__(self, reason, row, column, what, fix):
+        self.reason, self.row, self.column, self._args = reason, row, column, (reason, row, column, what, fix)
+        super().__init__(f"row {row}, column '{column}': {what}. {fix}")
+    def __reduce__(self): return (RowError, self._args) # survives datasets' worker processes
+
+def _parts(text, n_front=0):
+    "Content parts for `text`, `<image>` marks becoming image parts, plus `n_front` image parts in front."
+    parts = [{"type": "image", "text": None} for _ in range(n_front)]
+    for i, seg in enumerate(text.split(IMAGE_PLACEHOLDER)):
+        if i: parts.append({"type": "image", "text": None})
+        if seg.strip(): parts.append({"type": "text", "text": seg.strip()})
+    return parts
+
+def _text(row, i, col, required=True):
+    "The text in `row[col]`, checked to be a non-empty string."
+    v = row.get(col)
+    if isinstance(v, str) and v.strip(): return v
+    if not required and v is None: return None
+    raise RowError("empty_text", i, col, f"expected non-empty text, got {v!r}", "Fill or drop this row (on_error='drop').")
+
+def _message(role, text, n_front=0): return {"role": role, "content": _parts(text, n_front)}
+
+def _as_messages(v, i, col, role):
+    "A message list from a string (one `role` turn) or an existing conversational list."
+    if isinstance(v, str):
+        if any(t in v for t in _TEMPLATED):
+            raise RowError("templated_text", i, col, "text already has a chat template applied",
+                           "Pass the raw question/answer text: TRL applies the processor's chat template itself.")
+        return [_message(role, _text({col: v}, i, col))]
+    if isinstance(v, list) and v and all(isinstance(m, dict) and "role" in m for m in v):
+        return [_norm_message(m, i, col) for m in v]
+    raise RowError("empty_text", i, col, f"expected text or a list of role/content messages, got {v!r}"[:200],
+                   "Fill or drop this row (on_error='drop').")
+
+def _norm_message(m, i, col):
+    "A role/content message with list content, checking the content is not empty."
+    c = m.get("content")
+    if isinstance(c, str): c = _parts(c)
+    if not c: raise RowError("empty_text", i, col, f"a {m['role']} message is empty", "Fill or drop this row (on_error='drop').")
+    return {"role": m["role"], "content": [{"type": p["type"], "text": p.get("text")} for p in c]}
+
+def _n_image_parts(messages):
+    return sum(p["type"] == "image" for m in messages for p in m["content"])
+
+def _front_images(messages, n):
+    "Put `n` image parts in front of the first user turn (rows without `<image>` marks)."
+    for m in messages:
+        if m["role"] == "user":
+            m["content"] = [{"type": "image", "text": None} for _ in range(n)] + m["content"]
+            return messages
+    return messages
+
+# %% ../nbs/01_data.ipynb #96b7248d
+def _pref_row(row, i, shape, system):
+    "prompt/chosen/rejected messages and the image values of one preference row."
+    if shape == "formatted":
+        imgs = row.get("images") or []
+        prompt = _as_messages(row.get("prompt"), i, "prompt", "user")
+        if not _n_image_parts(prompt): prompt = _front_images(prompt, len(imgs))
+    else:
+        imgs = [] if row.get("image") is None else [row["image"]]
+        q = _text(row, i, "question")
+        prompt = [_message("user", q, 0 if IMAGE_PLACEHOLDER in q else len(imgs))]
+    if system: prompt = [_message("system", system)] + prompt
+    chosen = _as_messages(row.get("chosen"), i, "chosen", "assistant")
+    rejected = _as_messages(row.get("rejected"), i, "rejected", "assistant")
+    if chosen == rejected:
+        raise RowError("identical_pair", i, "chosen", "chosen and rejected are identical, so the pair teaches nothing",
+                       "Drop this row (on_error='drop') or fix the pair.")
+    return dict(prompt=prompt, chosen=chosen, rejected=rejected), imgs, prompt
+
+def _grpo_row(row, i, shape, system):
+    "prompt messages, solution and image values of one GRPO row."
+    qcol, acol = ("problem", "solution") if shape == "r1" else ("question", "answer")
+    imgs = [] if row.get("image") is None else [row["image"]]
+    q = _text(row, i, qcol)
+    sol = row.get(acol)
+    if sol is None or (isinstance(sol, str) and not sol.strip()):
+        raise RowError("empty_text", i, acol, f"expected a reference answer, got {sol!r}", "Fill or drop this row (on_error='drop').")
+    prompt = [_message("user", q, 0 if IMAGE_PLACEHOLDER in q else len(imgs))]
+    if system: prompt = [_message("system", system)] + prompt
+    return dict(prompt=prompt, solution=str(sol)), imgs, prompt
+
+def _sft_row(row, i, shape, system):
+    "messages and image values of one SFT row."
+    if shape == "messages":
+        imgs = row.get("images") if "images" in row else ([] if row.get("image") is None else [row["image"]])
+        msgs = row.get("messages")
+        if not isinstance(msgs, list) or not msgs:
+            raise RowError("empty_text", i, "messages", f"expected a list of role/content turns, got {msgs!r}"[:200],
+                           "Fill or drop this row (on_error='drop').")
+        msgs = [_norm_message(m, i, "messages") for m in msgs]
+    else:
+        imgs = row.get("images") if shape == "sharegpt" else ([] if row.get("image") is None else [row["image"]])
+        conv = row.get("conversations")
+        if not isinstance(conv, list) or not conv:
+            raise RowError("empty_text", i, "conversations", f"expected a list of from/value turns, got {conv!r}"[:200],
+                           "Fill or drop this row (on_error='drop').")
+        msgs = []
+        for t in conv:
+            role = _ROLES.get(str(t.get("from", "")).lower())
+            if role is None: raise RowError("bad_role", i, "conversations", f"unknown speaker {t.get('from')!r}",
+                                            f"Use one of {sorted(_ROLES)}.")
+            msgs.append({"role": role, "content": _parts(_text({"conversations": t.get("value")}, i, "conversations"))})
+    imgs = imgs or []
+    if not _n_image_parts(msgs): msgs = _front_images(msgs, len(imgs))
+    if system and msgs[0]["role"] != "system": msgs = [_message("system", system)] + msgs
+    return dict(messages=msgs), imgs, msgs
+
+# %% ../nbs/01_data.ipynb #74e28b2b
+def _image_markers(processor, width, height, **kw):
+    "Tokens other than image tokens that replace one image placeholder in `input_ids`."
+    fam, ip = image_family(processor), getattr(processor, "image_processor", processor)
+    tok = getattr(processor, "tokenizer", None)
+    ntok = (lambda s: len(tok(s, add_special_tokens=False)["input_ids"])) if tok is not None else (lambda s: 1)
+    # Idefics2: a fake token around each of the k sub-images (k+1), and a space after the last one before text
+    if fam == "idefics2": return (5 if kw.get("do_image_splitting", ip.do_image_splitting) else 1) + 2
+    if fam == "idefics3":
+        split = kw.get("do_image_splitting", ip.do_image_splitting)
+        rows, cols = _idefics3_tiles(height, width, _get(ip.size, "longest_edge"), _get(ip.max_image_size, "longest_edge")) if split else (0, 0)
+        return 3 if not rows else rows * cols * 2 + rows + 1 + 3
+    if fam == "gemma3":
+        per = 2 + 2 * ntok("\n\n")
+        crops = image_token_count(processor, width, height, **kw) // (getattr(processor, "image_seq_length", None) or 256) - 1
+        if not crops: return per
+        return per * (1 + crops) + ntok("Here is the original image  and here are some crops to help you see better ") + crops - 1
+    return 0
+
+def _image_cost(processor, width, height):
+    "(image tokens, extra `input_ids` length) for one image replacing its one-token placeholder."
+    n = image_token_count(processor, width, height)
+    return n, n + _image_markers(processor, width, height) - 1
+
+def _row_length(row, sizes, processor, kind, completion_tokens=0):
+    "(estimated input_ids length, image tokens) of a formatted row as TRL's collator builds it."
+    from trl.data_utils import apply_chat_template
+    tok = processor.tokenizer
+    ntok = lambda s: len(tok(s, add_special_tokens=False)["input_ids"])
+    if kind == "preference":
+        t = apply_chat_template({k: row[k] for k in ("prompt", "chosen", "rejected")}, processor)
+        n = ntok(t["prompt"]) + max(ntok(t["chosen"]), ntok(t["rejected"]))
+    elif kind == "grpo": n = ntok(apply_chat_template({"prompt": row["prompt"]}, processor)["prompt"]) + completion_tokens
+    else: n = ntok(apply_chat_template({"messages": row["messages"]}, processor)["text"])
+    costs = [_image_cost(processor, w, h) for w, h in sizes]
+    return n + sum(c[1] for c in costs), sum(c[0] for c in costs)
+
+def _load_image(v, i, col, image_root=None):
+    "(decoded PIL image, original bytes or None) for an image value, or a `bad_image` RowError."
+    import os
+    try:
+        if v is None: raise ValueError("no image")
+        if isinstance(v, dict) and v.get("bytes") is None and v.get("path"): v = v["path"]
+        if isinstance(v, str):
+            if image_root and not os.path.isabs(v): v = os.path.join(image_root, v)
+            with open(v, "rb") as f: v = f.read()
+        raw = v["bytes"] if isinstance(v, dict) else (bytes(v) if isinstance(v, (bytes, bytearray)) else None)
+        img = _open_image(v); img.load()
+        return img, raw
+    except Exception as e:
+        raise RowError("bad_image", i, col, f"the image cannot be read ({type(e).__name__}: {e})"[:300],
+                       "Re-download or re-encode the image, or drop the row (on_error='drop').") from None
+
+def _store_image(img, raw, max_pixels, longest_edge):
+    "(a `datasets` image dict, stored (width, height)): original bytes when nothing changes, else one re-encode."
+    size = _fit_size(*img.size, max_pixels=max_pixels, longest_edge=longest_edge)
+    if raw is not None and size == img.size and img.mode in ("RGB", "L"): return {"bytes": raw, "path": None}, size
+    fmt = "JPEG" if img.format == "JPEG" else "PNG"
+    buf = io.BytesIO()
+    fit_image(img, max_pixels, longest_edge).save(buf, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+    return {"bytes": buf.getvalue(), "path": None}, size
+
+# %% ../nbs/01_data.ipynb #d5973702
+class DropReport:
+    "How many rows an adapter dropped, per reason, with example row indices and one message per reason."
+    def __init__(self, total:int, problems:list):
+        self.total, self.dropped, self.rows, self.messages = total, Counter(), defaultdict(list), {}
+        for i, (reason, msg) in enumerate(problems):
+            if not reason: continue
+            self.dropped[reason] += 1
+            if len(self.rows[reason]) < 5: self.rows[reason].append(i)
+            self.messages.setdefault(reason, msg)
+        self.rows = dict(self.rows)
+    @property
+    def kept(self): return self.total - sum(self.dropped.values())
+    def __repr__(self):
+        s = f"DropReport: kept {self.kept} of {self.total} rows"
+        for r, n in self.dropped.most_common(): s += f"\n  {r}: {n} (rows {self.rows[r]}) e.g. {self.messages[r]}"
+        return s
+
+# %% ../nbs/01_data.ipynb #9a45d36c
+def _image_feature(decode=True):
+    import datasets
+    return datasets.List(datasets.Image(decode=decode)) if hasattr(datasets, "List") else datasets.Sequence(datasets.Image(decode=decode))
+
+def _undecoded(ds):
+    "`ds` with its image columns cast to undecoded bytes, so formatting sees the raw file."
+    import datasets
+    for c in ("image", "images"):
+        f = ds.features.get(c) if c in ds.column_names else None
+        if isinstance(f, datasets.Image) and f.decode: ds = ds.cast_column(c, datasets.Image(decode=False))
+        elif isinstance(getattr(f, "feature", None), datasets.Image) and f.feature.decode: ds = ds.cast_column(c, _image_feature(False))
+    return ds
+
+_EMPTY = [{"role": "user", "content": [{"type": "text", "text": ""}]}]
+
+def _format(ds, kind, row_fn, shape=None, system=None, max_pixels=None, longest_edge=None, processor=None,
+            max_length=None, completion_tokens=0, on_error="raise", num_proc=None, batch_size=256,
+            image_root=None, keep_columns=False):
+    "Run `row_fn` over `ds` in batched, parallel `datasets.map`, storing images and checking rows."
+    if on_error not in ("raise", "drop"): raise ValueError(f"on_error must be 'raise' or 'drop', got {on_error!r}")
+    if max_length is not None and processor is None:
+        raise ValueError("max_length needs processor= (the model's AutoProcessor) to count text and image tokens.")
+    shape = shape or detect_shape(ds, kind)
+    if shape not in SHAPES[kind]: raise ValueError(f"shape must be one of {list(SHAPES[kind])} for {kind}, got {shape!r}")
+    need = SHAPES[kind][shape]
+    missing = [c for c in need if c not in ds.column_names]
+    if missing:
+        raise ValueError(f"column {missing[0]!r} is missing: the {shape!r} {kind} shape needs columns {list(need)}, the dataset has "
+                         f"{ds.column_names}. Rename a column (ds.rename_column) or pass the right shape=.")
+    img_col = "images" if "images" in need or (shape == "messages" and "images" in ds.column_names) else "image"
+    src = set(need) | {"image", "images"}
+    drop_cols = [c for c in ds.column_names if c in src or not keep_columns]
+    out_cols = {"preference": ("prompt", "chosen", "rejected"), "grpo": ("prompt", "solution"), "sft": ("messages",)}[kind]
+
+    def fn(batch, idx):
+        out = defaultdict(list)
+        for j, i in enumerate(idx):
+            row = {k: v[j] for k, v in batch.items()}
+            try:
+                res, imgs, msgs = row_fn(row, i, shape, system)
+                if _n_image_parts(msgs) != len(imgs):
+                    raise RowError("image_count", i, img_col, f"{len(imgs)} image(s) but {_n_image_parts(msgs)} image placeholder(s) "
+                                   "in the text", f"Make the {IMAGE_PLACEHOLDER} marks match the images, or drop the row (on_error='drop').")
+                stored, sizes = [], []
+                for v in imgs:
+                    d, size = _store_image(*_load_image(v, i, img_col, image_root), max_pixels, longest_edge)
+                    stored.append(d); sizes.append(size)
+                res["images"] = stored
+                if max_length is not None:
+                    n, n_img = _row_length(res, sizes, processor, kind, completion_tokens)
+                    if n > max_length:
+                        raise RowError("too_long", i, img_col, f"the row needs {n} tokens ({n_img} of them image tokens) but "
+                            f"max_length={max_length}, so TRL would cut image tokens ('Image features and image tokens do not match')",
+                            f"Use max_length>={n} (suggest_max_length picks one from the data) or smaller images (max_pixels=).")
+                prob = ("", "")
+            except RowError as e:
+                if on_error == "raise": raise
+                res, prob = {c: (_EMPTY if c != "solution" else "") for c in out_cols} | {"images": []}, (e.reason, str(e))
+            for k, v in res.items(): out[k].append(v)
+            out["_problem"].append(prob[0]); out["_detail"].append(prob[1])
+        return dict(out)
+
+    res = _undecoded(ds).map(fn, batched=True, batch_size=batch_size, with_indices=True, num_proc=num_proc,
+                             remove_columns=drop_cols, desc=f"to_{kind} ({shape})")
+    res = res.cast_column("images", _image_feature())
+    if on_error == "raise": return res.remove_columns(["_problem", "_detail"])
+    problems = list(zip(res["_problem"], res["_detail"]))
+    res = res.remove_columns(["_problem", "_detail"])
+    report = DropReport(len(problems), problems)
+    if report.kept < report.total: res = res.select([i for i, (p, _) in enumerate(problems) if not p])
+    return res, report
+
+# %% ../nbs/01_data.ipynb #e5701e6e
+def to_preference(ds, # a `datasets.Dataset` of preference rows
+                  shape:str|None=None, # 'rlaif_v', 'mmpr' or 'formatted'; detected from the columns when None
+                  system:str|None=None, # optional system prompt put before the user turn
+                  max_pixels:int|None=None, # shrink images above this many pixels (`fit_image`)
+                  longest_edge:int|None=None, # shrink images whose longest side is above this
+                  processor=None, # the model's processor, needed for the `max_length` check
+                  max_length:int|None=None, # DPOConfig.max_length: rows longer than this are errors
+                  on_error:str="raise", # 'raise' on the first bad row, or 'drop' bad rows and return a `DropReport` too
+                  num_proc:int|None=None, # processes for `datasets.map`
+                  batch_size:int=256, # rows per `datasets.map` batch
+                  image_root:str|None=None, # folder that relative image paths (MMPR) are under
+                 ):
+    "`prompt`/`chosen`/`rejected`/`images` rows for TRL's DPOTrainer (DPO, MPO) from a public preference shape."
+    return _format(ds, "preference", _pref_row, shape, system, max_pixels, longest_edge, processor, max_length,
+                   on_error=on_error, num_proc=num_proc, batch_size=batch_size, image_root=image_root)
+
+# %% ../nbs/01_data.ipynb #8a1a7bc1
+THINK_SYSTEM_PROMPT = ("A conversation between User and Assistant. The user asks a question about an image, and the Assistant "
+    "solves it. The Assistant first thinks about the reasoning process in the mind and then provides the user with the answer. "
+    "The reasoning process and answer are enclosed within <think> </think> and <answer> </answer> tags, respectively, i.e., "
+    "<think> reasoning process here </think><answer> answer here </answer>")
+
+def to_grpo(ds, # a `datasets.Dataset` of prompt rows
+            shape:str|None=None, # 'r1' or 'vqa'; detected from the columns when None
+            system:str|None=None, # system prompt, e.g. `THINK_SYSTEM_PROMPT` for <think>/<answer> completions
+            max_pixels:int|None=None, # shrink images above this many pixels (`fit_image`)
+            longest_edge:int|None=None, # shrink images whose longest side is above this
+            processor=None, # the model's processor, needed for the `max_length` check
+            max_length:int|None=None, # budget for prompt + `completion_tokens`
+            completion_tokens:int=0, # GRPOConfig.max_completion_length, counted with the prompt
+            on_error:str="raise", # 'raise' on the first bad row, or 'drop' bad rows and return a `DropReport` too
+            num_proc:int|None=None, # processes for `datasets.map`
+            batch_size:int=256, # rows per `datasets.map` batch
+            keep_columns:bool=True, # keep the other columns (task, choices, ...): reward functions receive them
+           ):
+    "`prompt`/`images`/`solution` rows for TRL's GRPOTrainer (GRPO, GSPO) from a public prompt shape."
+    return _format(ds, "grpo", _grpo_row, shape, system, max_pixels, longest_edge, processor, max_length,
+                   completion_tokens, on_error, num_proc, batch_size, keep_columns=keep_columns)
+
+# %% ../nbs/01_data.ipynb #10e98ad6
+def to_sft(ds, # a `datasets.Dataset` of conversations
+           shape:str|None=None, # 'llava', 'sharegpt' or 'messages'; detected from the columns when None
+           system:str|None=None, # optional system prompt added when a conversation has none
+           max_pixels:int|None=None, # shrink images above this many pixels (`fit_image`)
+           longest_edge:int|None=None, # shrink images whose longest side is above this
+           processor=None, # the model's processor, needed for the `max_length` check
+           max_length:int|None=None, # SFTConfig.max_length: rows longer than this are errors
+           on_error:str="raise", # 'raise' on the first bad row, or 'drop' bad rows and return a `DropReport` too
+           num_proc:int|None=None, # processes for `datasets.map`
+           batch_size:int=256, # rows per `datasets.map` batch
+          ):
+    "`messages`/`images` rows for TRL's SFTTrainer from LLaVA-instruct, ShareGPT or role/content conversations."
+    return _format(ds, "sft", _sft_row, shape, system, max_pixels, longest_edge, processor, max_length,
+                   on_error=on_error, num_proc=num_proc, batch_size=batch_size)
+
+# %% ../nbs/01_data.ipynb #aa4988ad
+def _kind(ds):
+    "'preference', 'grpo' or 'sft' from the columns of a formatted dataset."
+    cols = set(ds.column_names)
+    if {"prompt", "chosen", "rejected"} <= cols: return "preference"
+    if "messages" in cols: return "sft"
+    if "prompt" in cols: return "grpo"
+    raise ValueError(f"expected a formatted dataset (prompt/chosen/rejected, prompt or messages columns), got {sorted(cols)}; "
+                     "run to_preference, to_grpo or to_sft first.")
+
+def token_counts(ds, # a dataset formatted by `to_preference`, `to_grpo` or `to_sft`
+                 processor, # the model's processor
+                 completion_tokens:int=0, # tokens to add to each GRPO prompt (max_completion_length)
+                 num_proc:int|None=None, # processes for `datasets.map`
+                )->dict:
+    "Estimated `tokens` (as TRL's collator builds the row) and `image_tokens` per row of a formatted dataset."
+    kind = _kind(ds)
+    def fn(batch):
+        out = {"tokens": [], "image_tokens": []}
+        for j in range(len(batch["images"])):
+            row = {k: v[j] for k, v in batch.items()}
+            sizes = [_open_image(d).size for d in row["images"]]
+            n, n_img = _row_length(row, sizes, processor, kind, completion_tokens)
+            out["tokens"].append(n); out["image_tokens"].append(n_img)
+        return out
+    res = _undecoded(ds).map(fn, batched=True, batch_size=256, num_proc=num_proc, remove_columns=ds.column_names, desc="token_counts")
+    return {"tokens": res["tokens"], "image_tokens": res["image_tokens"]}
+
+def suggest_max_length(ds, # a dataset formatted by `to_preference`, `to_grpo` or `to_sft`
+                       processor, # the model's processor
+                       completion_tokens:int=0, # for GRPO rows: max_completion_length
+                       multiple_of:int=64, # round up to a multiple of this
+                       num_proc:int|None=None, # processes for `datasets.map`
+                      )->int:
+    "The smallest `max_length` (a multiple of `multiple_of`) that cuts no row, so image tokens are never truncated."
+    n = max(token_counts(ds, processor, completion_tokens, num_proc)["tokens"])
+    return -(-n // multiple_of) * multiple_of
