@@ -319,7 +319,7 @@ def _sft_row(row, i, shape, system):
     if system and msgs[0]["role"] != "system": msgs = [_message("system", system)] + msgs
     return dict(messages=msgs), imgs, msgs
 
-# %% ../nbs/01_data.ipynb #74e28b2b
+# %% ../nbs/01_data.ipynb #ba052341
 def _image_markers(processor, width, height, **kw):
     "Tokens other than image tokens that replace one image placeholder in `input_ids`."
     fam, ip = image_family(processor), getattr(processor, "image_processor", processor)
@@ -375,7 +375,8 @@ def _load_image(v, i, col, image_root=None):
 def _store_image(img, raw, max_pixels, longest_edge):
     "(a `datasets` image dict, stored (width, height)): original bytes when nothing changes, else one re-encode."
     size = _fit_size(*img.size, max_pixels=max_pixels, longest_edge=longest_edge)
-    if raw is not None and size == img.size and img.mode in ("RGB", "L"): return {"bytes": raw, "path": None}, size
+    plain = img.mode in ("RGB", "L") or (img.mode == "P" and "transparency" not in img.info) # processors convert these to RGB
+    if raw is not None and size == img.size and plain: return {"bytes": raw, "path": None}, size
     fmt = "JPEG" if img.format == "JPEG" else "PNG"
     buf = io.BytesIO()
     fit_image(img, max_pixels, longest_edge).save(buf, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
