@@ -12,7 +12,7 @@ from PIL import Image
 
 # %% auto #0
 __all__ = ['IMAGE_PLACEHOLDER', 'SHAPES', 'THINK_SYSTEM_PROMPT', 'fit_image', 'image_family', 'image_token_count', 'detect_shape',
-           'DropReport', 'to_preference', 'to_grpo', 'to_sft', 'token_counts', 'suggest_max_length']
+           'DropReport', 'to_preference', 'to_grpo', 'to_sft', 'token_counts', 'suggest_max_length', 'main']
 
 # %% ../nbs/01_data.ipynb #298d0bd5
 def _open_image(img):
@@ -566,3 +566,33 @@ def suggest_max_length(ds, # a dataset formatted by `to_preference`, `to_grpo` o
     "The smallest `max_length` (a multiple of `multiple_of`) that cuts no row, so image tokens are never truncated."
     n = max(token_counts(ds, processor, completion_tokens, num_proc)["tokens"])
     return -(-n // multiple_of) * multiple_of
+
+# %% ../nbs/01_data.ipynb #0f12e8c8
+from fastcore.script import call_parse
+from .sources import load_processor, load_rows
+
+# %% ../nbs/01_data.ipynb #6655b6f0
+@call_parse
+def main(model:str="Qwen/Qwen2.5-VL-3B-Instruct", # model whose processor sizes images and renders the chat template
+         dataset:str="openbmb/RLAIF-V-Dataset", # preference dataset (hub id) in a shape `to_preference` detects
+         split:str="train[:1%]", # split of `dataset` to format
+         n:int=64, # rows of the synthetic stand-in used without a GPU or hub
+         max_pixels:int=1024*28*28, # shrink images above this many pixels (1024 Qwen image tokens)
+         num_proc:int=None, # processes for `datasets.map`
+         out:str=None, # folder to `save_to_disk` the formatted rows into
+        ):
+    "Format a preference dataset for TRL's DPOTrainer, sized to a token budget, and report on it."
+    processor = load_processor(model)
+    rows = load_rows(dataset, split=split, tiny=dict(task="exists", n=n, shape="preference"))
+    ds, report = to_preference(rows, processor=processor, max_pixels=max_pixels, num_proc=num_proc, on_error="drop")
+    counts = token_counts(ds, processor, num_proc=num_proc)
+    max_length = -(-max(counts["tokens"]) // 64) * 64  # as suggest_max_length, from the counts already made
+    row = ds[0]
+    text = processor.apply_chat_template(row["prompt"] + row["chosen"], tokenize=False)
+    print(f"\n{len(ds)} rows formatted for DPO/MPO from {dataset!r} ({len(rows) - len(ds)} dropped)")
+    if len(rows) != len(ds): print(report)
+    print(f"image tokens per row: min {min(counts['image_tokens'])}, max {max(counts['image_tokens'])}; "
+          f"tokens per row: max {max(counts['tokens'])}  ->  DPOConfig(max_length={max_length})")
+    print(f"\nrow 0 (image {row['images'][0].size[0]}x{row['images'][0].size[1]}), as the chat template renders prompt + chosen:\n{text}")
+    if out: ds.save_to_disk(out); print(f"saved to {out}")
+    return ds
