@@ -34,7 +34,7 @@ def completion_text(completion, # a string, or a conversational completion `[{"r
             parts += [p.get('text') for p in c if isinstance(p, dict) and isinstance(p.get('text'), str)]
     return '\n'.join(parts) if parts else None
 
-# %% ../nbs/04_grpo_rewards.ipynb #b474961f
+# %% ../nbs/04_grpo_rewards.ipynb #d921b2ec
 skip_counts = Counter()  # reward name -> completions skipped (None) because their gold answer was unusable
 timeout_counts = Counter()  # reward name -> completions scored 0.0 because checking them ran past the time bound
 
@@ -44,6 +44,12 @@ def _need(name, solution, completions):
                                           "TRL passes every dataset column to reward functions when remove_unused_columns=False.")
     if len(solution) != len(completions): raise ValueError(f"{name}: {len(completions)} completions but {len(solution)} "
                                                           "solutions; pass one `solution` per completion.")
+
+def _rows(value, n, is_row):
+    "One value per completion: `value` if it is a column (a list, tuple or `datasets` Column of n rows), else `value` repeated."
+    if value is None or isinstance(value, (str, bytes, dict)) or not hasattr(value, '__len__') or len(value) != n or n == 0: return [value] * n
+    value = list(value)
+    return value if is_row(value[0]) else [value] * n
 
 def _skip(name, gold, why):
     skip_counts[name] += 1
@@ -266,11 +272,13 @@ def accuracy_reward(completions:list, # completions: strings or conversational m
     if len(_cache) > 200_000: _cache.clear()
     return out
 
-# %% ../nbs/04_grpo_rewards.ipynb #491bc895
+# %% ../nbs/04_grpo_rewards.ipynb #7b9c51f3
 _LEAD = [re.compile(r'^\(?([A-Za-z])\)?[.:：)]?$'), re.compile(r'^\(?([A-Z])\)?(?:[.:：)]|\s)')]  # "b", "(B)", "B." / "B: text"
 _LETTERS = re.compile(r'(?<![A-Za-z\\])\(?([A-Z])\)?(?![A-Za-z])')
 
-def _norm_option(s): return re.sub(r'\s+|\$|\\circ|\^|°|degrees?|\\text\{|[{}]|\.$', '', str(s).lower())
+def _norm_option(s):
+    s = re.sub(r'\$|\\circ|\^|°|\bdegrees?\b|\\text\{|[{}]', '', str(s).lower())
+    return re.sub(r'\s+', ' ', s).strip().rstrip('.').strip()
 
 def _named_options(span, choices):
     "The set of option indices an answer names, by letter or by option text."
@@ -294,8 +302,7 @@ def choice_reward(completions:list, # completions: strings or conversational mes
     "1.0 when the answer names exactly the gold option (by letter or text), else 0.0; None (counted) when the gold names no single option."
     _need('choice_reward', solution, completions)
     n = len(completions)
-    rows = list(choices) if isinstance(choices, (list, tuple)) and len(choices) == n and all(
-        c is None or isinstance(c, (list, tuple)) for c in choices) else [choices] * n
+    rows = _rows(choices, n, lambda c: c is None or not isinstance(c, str))  # per-row option lists, or one list for all
     out = []
     for c, g, ch in zip(completions, solution, rows):
         gold = _named_options(str(g), ch) if g is not None else set()
@@ -304,7 +311,7 @@ def choice_reward(completions:list, # completions: strings or conversational mes
         out.append(1.0 if span and len(span) <= MAX_ANSWER_CHARS and _named_options(span, ch) == gold else 0.0)
     return out
 
-# %% ../nbs/04_grpo_rewards.ipynb #c5fa55d4
+# %% ../nbs/04_grpo_rewards.ipynb #7b28a203
 _NUMBER = re.compile(r'(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?(?:\s*/\s*\d+)?%?|\\frac\{(-?\d+)\}\{(\d+)\}')
 _WORDNUM = {w: i for i, w in enumerate('zero one two three four five six seven eight nine ten eleven twelve thirteen '
                                         'fourteen fifteen sixteen seventeen eighteen nineteen twenty'.split())}
@@ -334,7 +341,7 @@ def numeric_reward(completions:list, # completions: strings or conversational me
     "1.0 when the answer's last number equals the gold number (within tolerance, or at `precision`), else 0.0; None (counted) when the gold has no number."
     _need('numeric_reward', solution, completions)
     n = len(completions)
-    precs = list(precision) if isinstance(precision, (list, tuple)) else [precision] * n
+    precs = _rows(precision, n, lambda p: True)
     out = []
     for c, g, p in zip(completions, solution, precs):
         gv = float(g) if isinstance(g, (int, float)) and not isinstance(g, bool) else _to_number(g)
@@ -395,7 +402,7 @@ def box_iou(a:list, # box [x1, y1, x2, y2]
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - iw * ih
     return iw * ih / union if union > 0 else 0.0
 
-# %% ../nbs/04_grpo_rewards.ipynb #d360341d
+# %% ../nbs/04_grpo_rewards.ipynb #ae168277
 def _frame(box, seen, box_format):
     "(w, h) that maps a predicted box to the 0-1 frame."
     if box_format == 'auto':
@@ -426,8 +433,8 @@ def iou_reward(completions:list, # completions: strings or conversational messag
     "IoU of the answer's first box with the gold box, both mapped to the image's 0-1 frame; None (counted) when the gold is not a box."
     _need('iou_reward', solution, completions)
     n = len(completions)
-    sizes = list(image_size) if isinstance(image_size, (list, tuple)) and len(image_size) == n and not isinstance(image_size[0], (int, float)) else [image_size] * n
-    images = list(image) if isinstance(image, (list, tuple)) and len(image) == n else [image] * n
+    sizes = _rows(image_size, n, lambda v: v is None or not isinstance(v, (int, float)))
+    images = _rows(image, n, lambda v: True)
     out = []
     for c, g, sz, img in zip(completions, solution, sizes, images):
         gb = parse_box(g)
