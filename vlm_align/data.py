@@ -400,7 +400,7 @@ class DropReport:
         for r, n in self.dropped.most_common(): s += f"\n  {r}: {n} (rows {self.rows[r]}) e.g. {self.messages[r]}"
         return s
 
-# %% ../nbs/01_data.ipynb #9a45d36c
+# %% ../nbs/01_data.ipynb #ad77b991
 def _image_feature(decode=True):
     import datasets
     return datasets.List(datasets.Image(decode=decode)) if hasattr(datasets, "List") else datasets.Sequence(datasets.Image(decode=decode))
@@ -434,6 +434,7 @@ def _format(ds, kind, row_fn, shape=None, system=None, max_pixels=None, longest_
     src = set(need) | {"image", "images"}
     drop_cols = [c for c in ds.column_names if c in src or not keep_columns]
     out_cols = {"preference": ("prompt", "chosen", "rejected"), "grpo": ("prompt", "solution"), "sft": ("messages",)}[kind]
+    add_size = kind == "grpo" and "image_size" not in ds.column_names  # rewards rescale gold boxes from the original size
 
     def fn(batch, idx):
         out = defaultdict(list)
@@ -444,11 +445,13 @@ def _format(ds, kind, row_fn, shape=None, system=None, max_pixels=None, longest_
                 if _n_image_parts(msgs) != len(imgs):
                     raise RowError("image_count", i, img_col, f"{len(imgs)} image(s) but {_n_image_parts(msgs)} image placeholder(s) "
                                    "in the text", f"Make the {IMAGE_PLACEHOLDER} marks match the images, or drop the row (on_error='drop').")
-                stored, sizes = [], []
+                stored, sizes, originals = [], [], []
                 for v in imgs:
-                    d, size = _store_image(*_load_image(v, i, img_col, image_root), max_pixels, longest_edge)
-                    stored.append(d); sizes.append(size)
+                    img, raw = _load_image(v, i, img_col, image_root)
+                    d, size = _store_image(img, raw, max_pixels, longest_edge)
+                    stored.append(d); sizes.append(size); originals.append(list(img.size))
                 res["images"] = stored
+                if add_size: res["image_size"] = originals[0] if originals else None
                 if max_length is not None:
                     n, n_img = _row_length(res, sizes, processor, kind, completion_tokens)
                     if n > max_length:
@@ -459,6 +462,7 @@ def _format(ds, kind, row_fn, shape=None, system=None, max_pixels=None, longest_
             except RowError as e:
                 if on_error == "raise": raise
                 res, prob = {c: (_EMPTY if c != "solution" else "") for c in out_cols} | {"images": []}, (e.reason, str(e))
+                if add_size: res["image_size"] = None
             for k, v in res.items(): out[k].append(v)
             out["_problem"].append(prob[0]); out["_detail"].append(prob[1])
         return dict(out)

@@ -7,8 +7,8 @@ Docs: https://vlm-align.github.io/vlm_align/tiny.html.md"""
 # %% auto #0
 __all__ = ['TINY_FAMILIES', 'tiny_vlm']
 
-# %% ../nbs/00a_tiny.ipynb #c28a74fb
-import random, string
+# %% ../nbs/00a_tiny.ipynb #8d56c1e9
+import random, string, warnings
 from pathlib import Path
 import torch
 import trl
