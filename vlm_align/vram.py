@@ -156,7 +156,7 @@ def _lora_json(lora):
     if isinstance(d["target_modules"], set): d["target_modules"] = sorted(d["target_modules"])
     return json.dumps(d, sort_keys=True, default=list)
 
-# %% ../nbs/02_vram.ipynb #ae2749f7
+# %% ../nbs/02_vram.ipynb #70c7e546
 class _LiveBytes(TorchDispatchMode):
     "Track the bytes of live tensor storages created inside the mode, their peak, and the part of it made under `tag`."
     def __init__(self):
@@ -192,6 +192,19 @@ def _fake(module, mode=None):
         for mod, pn in shared[1:]: setattr(mod, pn, first)
     return mode
 
+@contextlib.contextmanager
+def _saved_tensors(mode, params, autocast_dtype):
+    "Run a forward inside: the yielded dict gets the bytes of each storage autograd saves for backward (parameters excluded)."
+    saved = {}
+    def pack(t):
+        st = t.untyped_storage()
+        if st._cdata not in params: saved[st._cdata] = st.nbytes()
+        return t
+    ac = torch.autocast("cpu", dtype=getattr(torch, autocast_dtype)) if autocast_dtype else torch.autocast("cpu", enabled=False)
+    with mode, torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), ac, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield saved
+
 @functools.lru_cache(maxsize=256)
 def _saved_bytes(text_json, lora_json, weight_dtype, autocast_dtype, attn, seq):
     "Bytes autograd saves in one forward of the text model described by `text_json` on one row of `seq` tokens."
@@ -206,14 +219,7 @@ def _saved_bytes(text_json, lora_json, weight_dtype, autocast_dtype, attn, seq):
         else: m = get_peft_model(m, LoraConfig(**json.loads(lora_json)))
     mode = _fake(m)
     params = {p.untyped_storage()._cdata for p in m.parameters()} | {b.untyped_storage()._cdata for b in m.buffers()}
-    saved = {}
-    def pack(t):
-        st = t.untyped_storage()
-        if st._cdata not in params: saved[st._cdata] = st.nbytes()
-        return t
-    ac = (torch.autocast("cpu", dtype=getattr(torch, autocast_dtype)) if autocast_dtype else torch.autocast("cpu", enabled=False))
-    with mode, torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), ac, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with _saved_tensors(mode, params, autocast_dtype) as saved:
         x = torch.randn(1, seq, tc.hidden_size, dtype=getattr(torch, weight_dtype), requires_grad=lora_json is None)
         m(inputs_embeds=x, use_cache=False)
     return sum(saved.values())
@@ -303,7 +309,7 @@ def _image_cost(cfg, width, height, processor=None):
     if mt == "idefics2": return tokens, _idefics2_patches(getattr(ip, "image_processor", ip), width, height)
     return tokens, tokens
 
-# %% ../nbs/02_vram.ipynb #68e4e4b9
+# %% ../nbs/02_vram.ipynb #29b65221
 @functools.lru_cache(maxsize=64)
 def _vision_block_bytes(cfg_json, targets, weight_dtype, autocast_dtype):
     "Bytes one vision block saves for backward per patch; `targets`: LoRA suffixes in the block, None for full training."
@@ -320,14 +326,7 @@ def _vision_block_bytes(cfg_json, targets, weight_dtype, autocast_dtype):
     params = {p.untyped_storage()._cdata for p in blk.parameters()}
     qwen = cfg.model_type in ("qwen2_vl", "qwen2_5_vl", "qwen3_vl")
     def saved_at(P):
-        saved = {}
-        def pack(t):
-            st = t.untyped_storage()
-            if st._cdata not in params: saved[st._cdata] = st.nbytes()
-            return t
-        ac = (torch.autocast("cpu", dtype=getattr(torch, autocast_dtype)) if autocast_dtype else torch.autocast("cpu", enabled=False))
-        with mode, torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), ac, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with _saved_tensors(mode, params, autocast_dtype) as saved:
             if qwen:   # cu_seqlens only feeds `.tolist()` (window lengths): a numpy array keeps it concrete
                 hd = vc.hidden_size // vc.num_heads
                 x = torch.randn(P, vc.hidden_size, dtype=wd, requires_grad=True)
