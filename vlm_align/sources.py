@@ -26,20 +26,6 @@ def use_tiny() -> bool:
     if flag: raise ValueError(f"VLM_ALIGN_TINY={flag!r}: expected 1 (tiny models) or 0 (real models); unset it to decide automatically.")
     return bool(os.environ.get("IN_TEST")) or not torch.cuda.is_available()
 
-# %% ../nbs/00c_sources.ipynb #71dce5f9
-class _env:
-    "Set environment variables inside a `with` block, restoring them after."
-    def __init__(self, **kw): self.kw, self.old = kw, {}
-    def __enter__(self):
-        for k, v in self.kw.items():
-            self.old[k] = os.environ.get(k)
-            if v is None: os.environ.pop(k, None)
-            else: os.environ[k] = v
-    def __exit__(self, *a):
-        for k, v in self.old.items():
-            if v is None: os.environ.pop(k, None)
-            else: os.environ[k] = v
-
 # %% ../nbs/00c_sources.ipynb #70223393
 _NAME_HINTS = [("qwen3-vl", "qwen3_vl"), ("qwen2.5-vl", "qwen2_5_vl"), ("qwen2_5_vl", "qwen2_5_vl"), ("qwen2-vl", "qwen2_vl"),
                ("smolvlm", "idefics3"), ("idefics3", "idefics3"), ("idefics2", "idefics2"), ("llava", "llava"), ("gemma-3", "gemma3"),

@@ -7,8 +7,8 @@ Docs: https://vlm-align.github.io/vlm_align/tiny.html.md"""
 # %% auto #0
 __all__ = ['TINY_FAMILIES', 'tiny_vlm']
 
-# %% ../nbs/00a_tiny.ipynb #8d56c1e9
-import random, string, warnings
+# %% ../nbs/00a_tiny.ipynb #c28a74fb
+import random, string
 from pathlib import Path
 import torch
 import trl
@@ -178,10 +178,3 @@ def tiny_vlm(family:str, # a transformers model_type from `TINY_FAMILIES`, e.g. 
         model.save_pretrained(path); processor.save_pretrained(path)
         model.config._name_or_path = model.name_or_path = str(path)  # as from_pretrained would: TRL reloads references from here
     return model, processor
-
-# %% ../nbs/00a_tiny.ipynb #dd8c59db
-def _trl_quiet():
-    "Silence the progress and info chatter of a one-step CPU run."
-    import logging, transformers, datasets
-    transformers.logging.set_verbosity_error(); transformers.logging.disable_progress_bar(); datasets.disable_progress_bars()
-    logging.getLogger("trl").setLevel(logging.ERROR); warnings.filterwarnings("ignore")
