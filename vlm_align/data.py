@@ -6,9 +6,10 @@ Docs: https://vlm-align.github.io/vlm_align/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #3c7c2faf
 from __future__ import annotations
-import io, math
+import io, math, numbers
 from collections import Counter, defaultdict
-from PIL import Image
+import numpy as np
+from PIL import Image, ImageOps
 
 # %% auto #0
 __all__ = ['IMAGE_PLACEHOLDER', 'SHAPES', 'THINK_SYSTEM_PROMPT', 'fit_image', 'image_family', 'image_token_count', 'detect_shape',
@@ -26,6 +27,14 @@ def _open_image(img):
     if isinstance(img, str): return Image.open(img)
     raise TypeError(f"expected a PIL image, image bytes, a path or a datasets image dict, got {type(img).__name__}")
 
+def _check_budget(name, v):
+    "`v` as an int if it is None or a positive number of pixels, else a ValueError naming the argument."
+    if v is None: return None
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v < 1:
+        raise ValueError(f"{name}={v!r}: expected a positive number of pixels, or None for no limit "
+                         f"(e.g. {name}={'512*28*28' if name == 'max_pixels' else '1024'}).")
+    return int(v)
+
 def _fit_size(w, h, max_pixels=None, longest_edge=None):
     "Width and height after shrinking (w, h) to the budget; never larger than (w, h)."
     scale = 1.0
@@ -34,15 +43,44 @@ def _fit_size(w, h, max_pixels=None, longest_edge=None):
     if scale >= 1: return w, h
     return max(1, math.floor(w * scale)), max(1, math.floor(h * scale))
 
+# %% ../nbs/01_data.ipynb #e1a7c0d1
+_TURNED = (5, 6, 7, 8) # EXIF orientations that swap width and height
+
+def _orientation(img):
+    "The EXIF orientation tag of `img` (1, upright, when there is none or it cannot be read)."
+    try: o = img.getexif().get(0x0112, 1)
+    except Exception: return 1
+    return o if o in range(1, 9) else 1
+
+def _upright(img):
+    "`img` turned the way its EXIF orientation tag says, as `datasets` shows it, with the tag removed; `img` if upright."
+    return img if _orientation(img) == 1 else ImageOps.exif_transpose(img)
+
+def _upright_size(img):
+    "(width, height) of `img` once turned upright, read from the header without decoding the pixels."
+    w, h = img.size
+    return (h, w) if _orientation(img) in _TURNED else (w, h)
+
+_DEEP = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+
+def _to_8bit(img):
+    "An 'L' image from a 16-bit, 32-bit integer or float grey image, its range scaled to 0-255 rather than clipped."
+    a = np.asarray(img, dtype=np.float64)
+    if img.mode == "F" and a.size and np.nanmax(a) <= 1.0: a = a * 255     # float images in [0, 1]
+    elif img.mode.startswith("I;16") or (a.size and np.nanmax(a) > 255): a = a / 257  # 16-bit: 65535 -> 255
+    return Image.fromarray(np.clip(np.nan_to_num(a), 0, 255).round().astype(np.uint8), "L")
+
 # %% ../nbs/01_data.ipynb #ad80ac2d
 def fit_image(img, # PIL image, image bytes, a path, or a `datasets` image dict
               max_pixels:int|None=None, # largest width*height kept
               longest_edge:int|None=None, # largest side kept
              )->Image.Image:
-    "An RGB copy of `img` shrunk (never enlarged) to fit `max_pixels` and `longest_edge`, aspect ratio kept."
-    img = _open_image(img)
+    "An upright RGB copy of `img` shrunk (never enlarged) to fit `max_pixels` and `longest_edge`, aspect ratio kept."
+    max_pixels, longest_edge = _check_budget("max_pixels", max_pixels), _check_budget("longest_edge", longest_edge)
+    img = _upright(_open_image(img))
+    if img.mode in _DEEP: img = _to_8bit(img)
     if img.mode != "RGB":
-        if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+        if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
             img = img.convert("RGBA")
             bg = Image.new("RGB", img.size, (255, 255, 255))
             bg.paste(img, mask=img.getchannel("A"))
@@ -181,11 +219,12 @@ SHAPES = {
 }
 
 # %% ../nbs/01_data.ipynb #5c27615b
-def detect_shape(ds, # a `datasets.Dataset` (or anything with `column_names`)
+def detect_shape(ds, # a `datasets.Dataset`, a list of row dicts, a dict of columns or a pandas DataFrame
                  kind:str, # 'preference', 'grpo' or 'sft'
                 )->str:
     "The name of the public row shape of `ds` for `kind`, from its columns (see `SHAPES`)."
     if kind not in SHAPES: raise ValueError(f"kind must be one of {list(SHAPES)}, got {kind!r}")
+    ds = _as_rows(ds, "detect_shape")
     cols = set(ds.column_names)
     for name, need in SHAPES[kind].items():
         if name == "mmpr": continue
@@ -201,12 +240,16 @@ def _looks_mmpr(ds):
     "MMPR rows name an image file and put `<image>` in the question."
     feat = ds.features.get("image") if hasattr(ds, "features") else None
     if getattr(feat, "dtype", None) == "string": return True
-    return len(ds) > 0 and IMAGE_PLACEHOLDER in (ds[0]["question"] or "")
+    q = ds[0]["question"] if len(ds) else None
+    return isinstance(q, str) and IMAGE_PLACEHOLDER in q
 
 # %% ../nbs/01_data.ipynb #a203b227
 _ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "bot": "assistant",
           "model": "assistant", "system": "system"}
 _TEMPLATED = ("<|im_start|>", "<end_of_utterance>", "<start_of_turn>", "[INST]", "<|start_header_id|>", "<|user|>")
+_IMAGE_TOKENS = ("<|image_pad|>", "<|vision_start|>", "<|vision_end|>", "<fake_token_around_image>", "<global-img>",
+                 "<start_of_image>", "<end_of_image>", "<image_soft_token>") # what processors expand into image features
+_DROP = "Fix or drop this row (on_error='drop')."
 
 class RowError(ValueError):
     "A row that cannot become a training row: `reason` is a short key, the message says row, column and fix."
@@ -215,44 +258,91 @@ class RowError(ValueError):
         super().__init__(f"row {row}, column '{column}': {what}. {fix}")
     def __reduce__(self): return (RowError, self._args) # survives datasets' worker processes
 
-def _parts(text, n_front=0):
+def _seq(v):
+    "`v` as a list when it is a list, tuple or numpy array (pandas and parquet give arrays), else None."
+    return list(v) if isinstance(v, (list, tuple, np.ndarray)) else None
+
+def _missing(v): return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip())
+
+def _show(v): return f"{type(v).__name__} {v!r}"[:80]
+
+def _check_text(s, i, col):
+    "`s`, refused when a chat template was already applied or it holds a processor's image token."
+    if any(t in s for t in _TEMPLATED):
+        raise RowError("templated_text", i, col, "text already has a chat template applied",
+                       "Pass the raw question/answer text: TRL applies the processor's chat template itself.")
+    tok = next((t for t in _IMAGE_TOKENS if t in s), None)
+    if tok: raise RowError("image_token_in_text", i, col, f"the text holds {tok!r}, a processor's image token",
+                           f"Write {IMAGE_PLACEHOLDER} where an image goes, or remove it: the processor would expand it "
+                           "into image features that no image supplies.")
+    return s
+
+def _parts(text, n_front=0, i=None, col=None):
     "Content parts for `text`, `<image>` marks becoming image parts, plus `n_front` image parts in front."
     parts = [{"type": "image", "text": None} for _ in range(n_front)]
-    for i, seg in enumerate(text.split(IMAGE_PLACEHOLDER)):
-        if i: parts.append({"type": "image", "text": None})
+    for k, seg in enumerate(_check_text(text, i, col).split(IMAGE_PLACEHOLDER)):
+        if k: parts.append({"type": "image", "text": None})
         if seg.strip(): parts.append({"type": "text", "text": seg.strip()})
     return parts
 
-def _text(row, i, col, required=True):
+def _text(row, i, col):
     "The text in `row[col]`, checked to be a non-empty string."
     v = row.get(col)
-    if isinstance(v, str) and v.strip(): return v
-    if not required and v is None: return None
-    raise RowError("empty_text", i, col, f"expected non-empty text, got {v!r}", "Fill or drop this row (on_error='drop').")
+    if isinstance(v, str) and v.strip(): return _check_text(v, i, col)
+    if _missing(v): raise RowError("empty_text", i, col, f"expected non-empty text, got {v!r}", _DROP)
+    raise RowError("bad_type", i, col, f"expected text (a str), got {_show(v)}", _DROP)
 
-def _message(role, text, n_front=0): return {"role": role, "content": _parts(text, n_front)}
+def _message(role, text, n_front=0, i=None, col=None): return {"role": role, "content": _parts(text, n_front, i, col)}
+
+# %% ../nbs/01_data.ipynb #e1a7c0d2
+def _role(r, i, col, k):
+    "TRL's role for the speaker `r` of turn `k` ('human' -> 'user', 'gpt' -> 'assistant', ...)."
+    role = _ROLES.get(r.strip().lower()) if isinstance(r, str) else None
+    if role is None: raise RowError("bad_role", i, col, f"turn {k} has role {r!r}", "Use 'user', 'assistant' or 'system' "
+                                    "(ShareGPT's 'human'/'gpt' are mapped), or drop the row (on_error='drop').")
+    return role
+
+def _norm_part(p, i, col, k):
+    "A content part as TRL's `{'type': 'text'|'image', 'text': ...}` parts; `<image>` marks in its text become image parts."
+    t = p.get("type") if isinstance(p, dict) else None
+    if t == "image": return [{"type": "image", "text": None}]
+    if t == "text" and isinstance(p.get("text"), str): return _parts(p["text"], 0, i, col)
+    what = (f"turn {k} has a content part {_show(p)}" if not isinstance(p, dict) else
+            f"turn {k} has a text part whose text is {_show(p.get('text'))}" if t == "text" else
+            f"turn {k} has a content part of type {t!r}")
+    raise RowError("bad_content", i, col, what + "; expected {'type': 'text', 'text': str} or {'type': 'image'}", _DROP)
+
+def _norm_message(m, i, col, k=0):
+    "A role/content turn in TRL's shape: a known role and a non-empty list of text and image parts."
+    if not isinstance(m, dict):
+        raise RowError("bad_turn", i, col, f"turn {k} is {_show(m)}, not a role/content dict",
+                       "Write each turn as {'role': 'user'|'assistant'|'system', 'content': ...}, or drop the row (on_error='drop').")
+    role, c = _role(m.get("role"), i, col, k), m.get("content")
+    if isinstance(c, str): parts = _parts(c, 0, i, col)
+    elif _seq(c) is not None: parts = [q for p in _seq(c) for q in _norm_part(p, i, col, k)]
+    elif _missing(c): parts = []
+    else: raise RowError("bad_content", i, col, f"turn {k} has content {_show(c)}; expected text or a list of parts", _DROP)
+    if not parts: raise RowError("empty_text", i, col, f"turn {k} ({role}) is empty", _DROP)
+    return {"role": role, "content": parts}
 
 def _as_messages(v, i, col, role):
     "A message list from a string (one `role` turn) or an existing conversational list."
-    if isinstance(v, str):
-        if any(t in v for t in _TEMPLATED):
-            raise RowError("templated_text", i, col, "text already has a chat template applied",
-                           "Pass the raw question/answer text: TRL applies the processor's chat template itself.")
-        return [_message(role, _text({col: v}, i, col))]
-    if isinstance(v, list) and v and all(isinstance(m, dict) and "role" in m for m in v):
-        return [_norm_message(m, i, col) for m in v]
-    raise RowError("empty_text", i, col, f"expected text or a list of role/content messages, got {v!r}"[:200],
-                   "Fill or drop this row (on_error='drop').")
-
-def _norm_message(m, i, col):
-    "A role/content message with list content, checking the content is not empty."
-    c = m.get("content")
-    if isinstance(c, str): c = _parts(c)
-    if not c: raise RowError("empty_text", i, col, f"a {m['role']} message is empty", "Fill or drop this row (on_error='drop').")
-    return {"role": m["role"], "content": [{"type": p["type"], "text": p.get("text")} for p in c]}
+    if isinstance(v, str) and v.strip(): return [_message(role, v, 0, i, col)]
+    turns = _seq(v)
+    if turns: return [_norm_message(m, i, col, k) for k, m in enumerate(turns)]
+    if _missing(v) or turns == []: raise RowError("empty_text", i, col, f"expected text or role/content turns, got {v!r}", _DROP)
+    raise RowError("bad_type", i, col, f"expected text or a list of role/content turns, got {_show(v)}", _DROP)
 
 def _n_image_parts(messages):
     return sum(p["type"] == "image" for m in messages for p in m["content"])
+
+def _images_in_user_turns(messages, i, col):
+    "Refuse image parts outside user turns: TRL fills images into the prompt, a completion has none to give."
+    for k, m in enumerate(messages):
+        if m["role"] != "user" and any(p["type"] == "image" for p in m["content"]):
+            raise RowError("image_outside_user_turn", i, col, f"turn {k} ({m['role']}) has an image ({IMAGE_PLACEHOLDER} or an "
+                           "image part)", "Images belong in a user turn: remove the mark from this text, or drop the row (on_error='drop').")
+    return messages
 
 def _front_images(messages, n):
     "Put `n` image parts in front of the first user turn (rows without `<image>` marks)."
@@ -263,61 +353,83 @@ def _front_images(messages, n):
     return messages
 
 # %% ../nbs/01_data.ipynb #96b7248d
+def _image_list(v):
+    "The image values of a row's `image` or `images` cell: none, one, or a list."
+    if v is None or (isinstance(v, float) and math.isnan(v)): return []
+    return _seq(v) if _seq(v) is not None else [v]
+
+def _completion(row, i, col):
+    "A `chosen`/`rejected` completion: assistant turns without images."
+    msgs = _images_in_user_turns(_as_messages(row.get(col), i, col, "assistant"), i, col)
+    bad = next((k for k, m in enumerate(msgs) if m["role"] != "assistant"), None)
+    if bad is not None: raise RowError("bad_role", i, col, f"turn {bad} has role {msgs[bad]['role']!r}; a completion is "
+                                       "assistant turns", "Put user and system turns in the prompt, or drop the row (on_error='drop').")
+    return msgs
+
 def _pref_row(row, i, shape, system):
     "prompt/chosen/rejected messages and the image values of one preference row."
     if shape == "formatted":
-        imgs = row.get("images") or []
+        imgs = _image_list(row.get("images"))
         prompt = _as_messages(row.get("prompt"), i, "prompt", "user")
         if not _n_image_parts(prompt): prompt = _front_images(prompt, len(imgs))
     else:
-        imgs = [] if row.get("image") is None else [row["image"]]
+        imgs = _image_list(row.get("image"))
         q = _text(row, i, "question")
-        prompt = [_message("user", q, 0 if IMAGE_PLACEHOLDER in q else len(imgs))]
+        prompt = [_message("user", q, 0 if IMAGE_PLACEHOLDER in q else len(imgs), i, "question")]
     if system: prompt = [_message("system", system)] + prompt
-    chosen = _as_messages(row.get("chosen"), i, "chosen", "assistant")
-    rejected = _as_messages(row.get("rejected"), i, "rejected", "assistant")
+    prompt = _images_in_user_turns(prompt, i, "prompt")
+    chosen, rejected = _completion(row, i, "chosen"), _completion(row, i, "rejected")
     if chosen == rejected:
         raise RowError("identical_pair", i, "chosen", "chosen and rejected are identical, so the pair teaches nothing",
                        "Drop this row (on_error='drop') or fix the pair.")
     return dict(prompt=prompt, chosen=chosen, rejected=rejected), imgs, prompt
 
+def _num(x): return str(int(x)) if isinstance(x, numbers.Integral) else repr(float(x))
+
+def _answer(v, i, col):
+    "The reference answer as text: a string kept, a finite number written out, four numbers written as a box."
+    if isinstance(v, str) and v.strip(): return v
+    if _missing(v): raise RowError("empty_text", i, col, f"expected a reference answer, got {v!r}", _DROP)
+    real = lambda x: isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
+    if real(v): return _num(v)
+    box = _seq(v)
+    if box is not None and len(box) == 4 and all(real(x) for x in box): return "[" + ", ".join(map(_num, box)) + "]"
+    raise RowError("bad_answer", i, col, f"expected one answer as text or a finite number, got {_show(v)}",
+                   "Store one answer per row as a string (a box as [x1, y1, x2, y2]); keep other acceptable answers in a "
+                   "column your reward function reads, or drop the row (on_error='drop').")
+
 def _grpo_row(row, i, shape, system):
     "prompt messages, solution and image values of one GRPO row."
     qcol, acol = ("problem", "solution") if shape == "r1" else ("question", "answer")
-    imgs = [] if row.get("image") is None else [row["image"]]
+    imgs = _image_list(row.get("image"))
     q = _text(row, i, qcol)
-    sol = row.get(acol)
-    if sol is None or (isinstance(sol, str) and not sol.strip()):
-        raise RowError("empty_text", i, acol, f"expected a reference answer, got {sol!r}", "Fill or drop this row (on_error='drop').")
-    prompt = [_message("user", q, 0 if IMAGE_PLACEHOLDER in q else len(imgs))]
+    sol = _answer(row.get(acol), i, acol)
+    prompt = [_message("user", q, 0 if IMAGE_PLACEHOLDER in q else len(imgs), i, qcol)]
     if system: prompt = [_message("system", system)] + prompt
-    return dict(prompt=prompt, solution=str(sol)), imgs, prompt
+    return dict(prompt=prompt, solution=sol), imgs, prompt
+
+def _turns(conv, i):
+    "LLaVA/ShareGPT `from`/`value` turns (or `role`/`content` ones) as role/content turns."
+    out = []
+    for k, t in enumerate(conv):
+        if not isinstance(t, dict):
+            raise RowError("bad_turn", i, "conversations", f"turn {k} is {_show(t)}, not a {{'from': ..., 'value': ...}} dict",
+                           "Write each turn as {'from': 'human'|'gpt', 'value': text}, or drop the row (on_error='drop').")
+        out.append({"role": t.get("from", t.get("role")), "content": t.get("value", t.get("content"))})
+    return out
 
 def _sft_row(row, i, shape, system):
     "messages and image values of one SFT row."
-    if shape == "messages":
-        imgs = row.get("images") if "images" in row else ([] if row.get("image") is None else [row["image"]])
-        msgs = row.get("messages")
-        if not isinstance(msgs, list) or not msgs:
-            raise RowError("empty_text", i, "messages", f"expected a list of role/content turns, got {msgs!r}"[:200],
-                           "Fill or drop this row (on_error='drop').")
-        msgs = [_norm_message(m, i, "messages") for m in msgs]
-    else:
-        imgs = row.get("images") if shape == "sharegpt" else ([] if row.get("image") is None else [row["image"]])
-        conv = row.get("conversations")
-        if not isinstance(conv, list) or not conv:
-            raise RowError("empty_text", i, "conversations", f"expected a list of from/value turns, got {conv!r}"[:200],
-                           "Fill or drop this row (on_error='drop').")
-        msgs = []
-        for t in conv:
-            role = _ROLES.get(str(t.get("from", "")).lower())
-            if role is None: raise RowError("bad_role", i, "conversations", f"unknown speaker {t.get('from')!r}",
-                                            f"Use one of {sorted(_ROLES)}.")
-            msgs.append({"role": role, "content": _parts(_text({"conversations": t.get("value")}, i, "conversations"))})
-    imgs = imgs or []
+    col = "messages" if shape == "messages" else "conversations"
+    if shape == "messages": imgs = _image_list(row.get("images") if "images" in row else row.get("image"))
+    else: imgs = _image_list(row.get("images") if shape == "sharegpt" else row.get("image"))
+    conv = _seq(row.get(col))
+    if not conv: raise RowError("empty_text" if _missing(row.get(col)) or conv == [] else "bad_type", i, col,
+                                f"expected a list of turns, got {_show(row.get(col))}", _DROP)
+    msgs = [_norm_message(m, i, col, k) for k, m in enumerate(conv if shape == "messages" else _turns(conv, i))]
     if not _n_image_parts(msgs): msgs = _front_images(msgs, len(imgs))
     if system and msgs[0]["role"] != "system": msgs = [_message("system", system)] + msgs
-    return dict(messages=msgs), imgs, msgs
+    return dict(messages=_images_in_user_turns(msgs, i, col)), imgs, msgs
 
 # %% ../nbs/01_data.ipynb #ba052341
 def _image_markers(processor, width, height, **kw):
@@ -357,7 +469,7 @@ def _row_length(row, sizes, processor, kind, completion_tokens=0):
     return n + sum(c[1] for c in costs), sum(c[0] for c in costs)
 
 def _load_image(v, i, col, image_root=None):
-    "(decoded PIL image, original bytes or None) for an image value, or a `bad_image` RowError."
+    "(decoded upright PIL image, original bytes when they can be kept, format) for an image value, or a `bad_image` RowError."
     import os
     try:
         if v is None: raise ValueError("no image")
@@ -367,38 +479,94 @@ def _load_image(v, i, col, image_root=None):
             with open(v, "rb") as f: v = f.read()
         raw = v["bytes"] if isinstance(v, dict) else (bytes(v) if isinstance(v, (bytes, bytearray)) else None)
         img = _open_image(v); img.load()
-        return img, raw
+        fmt, turned = img.format, _orientation(img) != 1
+        if turned: img, raw = _upright(img), None  # stored upright, without the tag: every reader sees the same pixels
+        w, h = img.size
     except Exception as e:
         raise RowError("bad_image", i, col, f"the image cannot be read ({type(e).__name__}: {e})"[:300],
                        "Re-download or re-encode the image, or drop the row (on_error='drop').") from None
+    if min(w, h) < 1 or max(w, h) / min(w, h) > 200:
+        raise RowError("bad_image", i, col, f"the image is {w}x{h}: an aspect ratio above 200 (or an empty image), which "
+                       "Qwen-VL processors refuse", "Crop or pad the image, or drop the row (on_error='drop').")
+    return img, raw, fmt
 
-def _store_image(img, raw, max_pixels, longest_edge):
+def _store_image(img, raw, fmt, max_pixels, longest_edge):
     "(a `datasets` image dict, stored (width, height)): original bytes when nothing changes, else one re-encode."
     size = _fit_size(*img.size, max_pixels=max_pixels, longest_edge=longest_edge)
     plain = img.mode in ("RGB", "L") or (img.mode == "P" and "transparency" not in img.info) # processors convert these to RGB
     if raw is not None and size == img.size and plain: return {"bytes": raw, "path": None}, size
-    fmt = "JPEG" if img.format == "JPEG" else "PNG"
+    fmt = "JPEG" if fmt == "JPEG" else "PNG"
     buf = io.BytesIO()
     fit_image(img, max_pixels, longest_edge).save(buf, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
     return {"bytes": buf.getvalue(), "path": None}, size
 
 # %% ../nbs/01_data.ipynb #d5973702
 class DropReport:
-    "How many rows an adapter dropped, per reason, with example row indices and one message per reason."
+    "How many rows an adapter dropped, per reason, with every dropped row's index and one example message per reason."
     def __init__(self, total:int, problems:list):
         self.total, self.dropped, self.rows, self.messages = total, Counter(), defaultdict(list), {}
         for i, (reason, msg) in enumerate(problems):
             if not reason: continue
             self.dropped[reason] += 1
-            if len(self.rows[reason]) < 5: self.rows[reason].append(i)
+            self.rows[reason].append(i)
             self.messages.setdefault(reason, msg)
         self.rows = dict(self.rows)
     @property
     def kept(self): return self.total - sum(self.dropped.values())
+    def reason(self, row:int)->str|None:
+        "Why row `row` (its index in the input) was dropped; None when it was kept."
+        return next((r for r, rows in self.rows.items() if row in rows), None)
     def __repr__(self):
         s = f"DropReport: kept {self.kept} of {self.total} rows"
-        for r, n in self.dropped.most_common(): s += f"\n  {r}: {n} (rows {self.rows[r]}) e.g. {self.messages[r]}"
+        for r, n in self.dropped.most_common():
+            rows = self.rows[r][:5] + (["..."] if n > 5 else [])
+            s += f"\n  {r}: {n} (rows {', '.join(map(str, rows))}) e.g. {self.messages[r]}"
         return s
+
+# %% ../nbs/01_data.ipynb #e1a7c0d3
+class _Rows(list):
+    "Row dicts (from a list, a dict of columns or a DataFrame) with `column_names`, as `detect_shape` reads a Dataset."
+    def __init__(self, rows):
+        super().__init__(rows)
+        self.column_names = list(dict.fromkeys(k for r in rows for k in r))
+
+def _as_rows(ds, fn="to_preference"):
+    "`ds` if it is a `datasets.Dataset`, else its rows as `_Rows`; a clear TypeError for what cannot be read."
+    import datasets
+    if isinstance(ds, (datasets.Dataset, _Rows)): return ds
+    if isinstance(ds, datasets.IterableDataset):
+        raise TypeError(f"{fn} needs a datasets.Dataset it can index and map in parallel, got an IterableDataset "
+                        f"(streaming=True). Pass the rows you want as a list: {fn}(list(ds.take(1000))), or load without streaming.")
+    if isinstance(ds, datasets.DatasetDict):
+        raise TypeError(f"{fn} needs one split, got a DatasetDict with splits {list(ds)}: pass e.g. ds[{list(ds)[0]!r}].")
+    if hasattr(ds, "to_dict") and hasattr(ds, "columns") and hasattr(ds, "iloc"):  # a pandas DataFrame
+        return _Rows(ds.to_dict("records"))
+    if isinstance(ds, dict) and ds and all(_seq(v) is not None for v in ds.values()):
+        n = {len(v) for v in ds.values()}
+        if len(n) > 1: raise ValueError(f"{fn}: the columns of the dict have different lengths {sorted(n)}; give each column one value per row.")
+        return _Rows([dict(zip(ds, vals)) for vals in zip(*ds.values())])
+    if isinstance(ds, (list, tuple)):
+        bad = next((k for k, r in enumerate(ds) if not isinstance(r, dict)), None)
+        if bad is None: return _Rows(list(ds))
+        raise TypeError(f"{fn}: row {bad} is {_show(ds[bad])}; a list must hold one dict of columns per row.")
+    raise TypeError(f"{fn} takes a datasets.Dataset, a list of row dicts, a dict of columns or a pandas DataFrame, "
+                    f"got {type(ds).__name__}; build one with datasets.Dataset.from_list(rows) or pass the rows as a list.")
+
+def _check_args(max_pixels, longest_edge, max_length, completion_tokens, processor, system, on_error, batch_size, num_proc):
+    "Refuse nonsense arguments before any row is read, naming the argument."
+    if on_error not in ("raise", "drop"): raise ValueError(f"on_error must be 'raise' or 'drop', got {on_error!r}")
+    _check_budget("max_pixels", max_pixels); _check_budget("longest_edge", longest_edge)
+    for name, v, low in (("max_length", max_length, 1), ("completion_tokens", completion_tokens, 0), ("batch_size", batch_size, 1),
+                         ("num_proc", num_proc, 1)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low):
+            raise ValueError(f"{name}={v!r}: expected a whole number >= {low}" + (" or None" if name in ("max_length", "num_proc") else "") + ".")
+    if max_length is not None:
+        if processor is None: raise ValueError("max_length needs processor= (the model's AutoProcessor) to count text and image tokens.")
+        image_family(processor)  # a processor without an image-token rule fails here, once, not on every row
+    if system is not None and not (isinstance(system, str) and system.strip() and
+                                   not any(t in system for t in (IMAGE_PLACEHOLDER,) + _TEMPLATED + _IMAGE_TOKENS)):
+        raise ValueError(f"system={_show(system)}: expected a non-empty plain-text system prompt, without {IMAGE_PLACEHOLDER} "
+                         "marks, image tokens or chat-template tokens.")
 
 # %% ../nbs/01_data.ipynb #ad77b991
 def _image_feature(decode=True):
@@ -414,15 +582,84 @@ def _undecoded(ds):
         elif isinstance(getattr(f, "feature", None), datasets.Image) and f.feature.decode: ds = ds.cast_column(c, _image_feature(False))
     return ds
 
+def _image_size(v, i):
+    "An existing `image_size` cell, checked to be (width, height) in pixels."
+    s = _seq(v)
+    if s is not None and len(s) == 2 and all(isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x) and x > 0 for x in s):
+        return v
+    raise RowError("bad_image_size", i, "image_size", f"expected (width, height) in pixels, got {_show(v)}",
+                   "Fix it, or remove the column: to_grpo then records each image's size itself.")
+
+def _convert(row, i, c):
+    "(TRL row, image sizes) for source row `i`, or a RowError; `c` holds the adapter's settings."
+    res, imgs, msgs = c.row_fn(row, i, c.shape, c.system)
+    if c.kind != "sft" and not imgs:
+        raise RowError("no_image", i, c.img_col, "the row has no image", "Restore the image, or drop the row (on_error='drop'): "
+                       "without it the model learns to answer blind.")
+    if _n_image_parts(msgs) != len(imgs):
+        raise RowError("image_count", i, c.img_col, f"{len(imgs)} image(s) but {_n_image_parts(msgs)} image placeholder(s) in "
+                       "the text", f"Make the {IMAGE_PLACEHOLDER} marks match the images, or drop the row (on_error='drop').")
+    if c.kind == "grpo" and not c.add_size: _image_size(row.get("image_size"), i)
+    stored, sizes, originals = [], [], []
+    for v in imgs:
+        img, raw, fmt = _load_image(v, i, c.img_col, c.image_root)
+        try: d, size = _store_image(img, raw, fmt, c.max_pixels, c.longest_edge)
+        except Exception as e: raise RowError("bad_image", i, c.img_col, f"the {img.mode} image cannot be made RGB ({type(e).__name__}: {e})"[:300],
+                                              "Re-encode the image as RGB, or drop the row (on_error='drop').") from None
+        stored.append(d); sizes.append(size); originals.append(list(img.size))
+    res["images"] = stored
+    if c.add_size: res["image_size"] = originals[0] if originals else None  # upright size: the frame gold boxes are drawn in
+    if c.max_length is not None:
+        n, n_img = _row_length(res, sizes, c.processor, c.kind, c.completion_tokens)
+        if n > c.max_length:
+            raise RowError("too_long", i, c.img_col, f"the row needs {n} tokens ({n_img} of them image tokens) but "
+                f"max_length={c.max_length}, so TRL would cut image tokens ('Image features and image tokens do not match')",
+                f"Use max_length>={n} (suggest_max_length picks one from the data) or smaller images (max_pixels=).")
+    return res
+
+def _converter(c):
+    "The batched `datasets.map` function: each row converted, or replaced by an empty row and its problem noted."
+    def fn(batch, idx):
+        out = defaultdict(list)
+        for j, i in enumerate(idx):
+            try: res, prob = _convert({k: v[j] for k, v in batch.items()}, i, c), ("", "")
+            except Exception as e:
+                if not isinstance(e, RowError):  # a value no check foresaw: still reported with its row, never a crash mid-map
+                    e = RowError("unexpected", i, "/".join(c.need), f"{type(e).__name__}: {e}"[:200],
+                                 "Drop the row (on_error='drop') and please report this value to vlm_align.")
+                if c.on_error == "raise": raise e from None
+                res, prob = {k: (_EMPTY if k != "solution" else "") for k in c.out_cols} | {"images": []}, (e.reason, str(e))
+                if c.add_size: res["image_size"] = None
+            for k, v in res.items(): out[k].append(v)
+            out["_problem"].append(prob[0]); out["_detail"].append(prob[1])
+        return dict(out)
+    return fn
+
 _EMPTY = [{"role": "user", "content": [{"type": "text", "text": ""}]}]
+
+def _map_rows(rows, fn, keep):
+    "`fn` over in-memory rows (a list or DataFrame), then one Arrow table: the `datasets.map` path for data not yet in Arrow."
+    import datasets, pyarrow as pa
+    cols = {k: [r.get(k) for r in rows] for k in rows.column_names}
+    out = fn(cols, range(len(rows)))
+    for k in keep: out[k] = [v if not p else None for v, p in zip(cols[k], out["_problem"])]  # dropped rows' cells go
+    try: return datasets.Dataset.from_dict(out)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as e:
+        for k in keep:
+            try: pa.array(out[k])
+            except Exception: raise ValueError(f"column {k!r} holds values of several types ({', '.join(sorted({type(v).__name__ for v in out[k]}))}), "
+                                               f"which one Arrow column cannot store: make them one type, or pass keep_columns=False.") from None
+        raise
 
 def _format(ds, kind, row_fn, shape=None, system=None, max_pixels=None, longest_edge=None, processor=None,
             max_length=None, completion_tokens=0, on_error="raise", num_proc=None, batch_size=256,
             image_root=None, keep_columns=False):
     "Run `row_fn` over `ds` in batched, parallel `datasets.map`, storing images and checking rows."
-    if on_error not in ("raise", "drop"): raise ValueError(f"on_error must be 'raise' or 'drop', got {on_error!r}")
-    if max_length is not None and processor is None:
-        raise ValueError("max_length needs processor= (the model's AutoProcessor) to count text and image tokens.")
+    from types import SimpleNamespace
+    _check_args(max_pixels, longest_edge, max_length, completion_tokens, processor, system, on_error, batch_size, num_proc)
+    ds = _as_rows(ds, f"to_{kind}")
+    if len(ds) == 0: raise ValueError(f"to_{kind}: the dataset has no rows (columns {ds.column_names}); pass at least one row "
+                                      "(check the split or the filter that made it).")
     shape = shape or detect_shape(ds, kind)
     if shape not in SHAPES[kind]: raise ValueError(f"shape must be one of {list(SHAPES[kind])} for {kind}, got {shape!r}")
     need = SHAPES[kind][shape]
@@ -430,45 +667,15 @@ def _format(ds, kind, row_fn, shape=None, system=None, max_pixels=None, longest_
     if missing:
         raise ValueError(f"column {missing[0]!r} is missing: the {shape!r} {kind} shape needs columns {list(need)}, the dataset has "
                          f"{ds.column_names}. Rename a column (ds.rename_column) or pass the right shape=.")
-    img_col = "images" if "images" in need or (shape == "messages" and "images" in ds.column_names) else "image"
     src = set(need) | {"image", "images"}
-    drop_cols = [c for c in ds.column_names if c in src or not keep_columns]
-    out_cols = {"preference": ("prompt", "chosen", "rejected"), "grpo": ("prompt", "solution"), "sft": ("messages",)}[kind]
-    add_size = kind == "grpo" and "image_size" not in ds.column_names  # rewards rescale gold boxes from the original size
-
-    def fn(batch, idx):
-        out = defaultdict(list)
-        for j, i in enumerate(idx):
-            row = {k: v[j] for k, v in batch.items()}
-            try:
-                res, imgs, msgs = row_fn(row, i, shape, system)
-                if _n_image_parts(msgs) != len(imgs):
-                    raise RowError("image_count", i, img_col, f"{len(imgs)} image(s) but {_n_image_parts(msgs)} image placeholder(s) "
-                                   "in the text", f"Make the {IMAGE_PLACEHOLDER} marks match the images, or drop the row (on_error='drop').")
-                stored, sizes, originals = [], [], []
-                for v in imgs:
-                    img, raw = _load_image(v, i, img_col, image_root)
-                    d, size = _store_image(img, raw, max_pixels, longest_edge)
-                    stored.append(d); sizes.append(size); originals.append(list(img.size))
-                res["images"] = stored
-                if add_size: res["image_size"] = originals[0] if originals else None
-                if max_length is not None:
-                    n, n_img = _row_length(res, sizes, processor, kind, completion_tokens)
-                    if n > max_length:
-                        raise RowError("too_long", i, img_col, f"the row needs {n} tokens ({n_img} of them image tokens) but "
-                            f"max_length={max_length}, so TRL would cut image tokens ('Image features and image tokens do not match')",
-                            f"Use max_length>={n} (suggest_max_length picks one from the data) or smaller images (max_pixels=).")
-                prob = ("", "")
-            except RowError as e:
-                if on_error == "raise": raise
-                res, prob = {c: (_EMPTY if c != "solution" else "") for c in out_cols} | {"images": []}, (e.reason, str(e))
-                if add_size: res["image_size"] = None
-            for k, v in res.items(): out[k].append(v)
-            out["_problem"].append(prob[0]); out["_detail"].append(prob[1])
-        return dict(out)
-
-    res = _undecoded(ds).map(fn, batched=True, batch_size=batch_size, with_indices=True, num_proc=num_proc,
-                             remove_columns=drop_cols, desc=f"to_{kind} ({shape})")
+    c = SimpleNamespace(kind=kind, row_fn=row_fn, shape=shape, system=system, need=need, max_pixels=max_pixels, longest_edge=longest_edge,
+        processor=processor, max_length=max_length, completion_tokens=completion_tokens, on_error=on_error, image_root=image_root,
+        img_col="images" if "images" in need or (shape == "messages" and "images" in ds.column_names) else "image",
+        out_cols={"preference": ("prompt", "chosen", "rejected"), "grpo": ("prompt", "solution"), "sft": ("messages",)}[kind],
+        add_size=kind == "grpo" and "image_size" not in ds.column_names)  # rewards rescale gold boxes from the original size
+    if isinstance(ds, _Rows): res = _map_rows(ds, _converter(c), [k for k in ds.column_names if keep_columns and k not in src])
+    else: res = _undecoded(ds).map(_converter(c), batched=True, batch_size=batch_size, with_indices=True, num_proc=num_proc,
+                                   remove_columns=[k for k in ds.column_names if k in src or not keep_columns], desc=f"to_{kind} ({shape})")
     res = res.cast_column("images", _image_feature())
     if on_error == "raise": return res.remove_columns(["_problem", "_detail"])
     problems = list(zip(res["_problem"], res["_detail"]))
@@ -554,7 +761,7 @@ def token_counts(ds, # a dataset formatted by `to_preference`, `to_grpo` or `to_
         out = {"tokens": [], "image_tokens": []}
         for j in range(len(batch["images"])):
             row = {k: v[j] for k, v in batch.items()}
-            sizes = [_open_image(d).size for d in row["images"]]
+            sizes = [_upright_size(_open_image(d)) for d in row["images"]]
             n, n_img = _row_length(row, sizes, processor, kind, completion_tokens)
             out["tokens"].append(n); out["image_tokens"].append(n_img)
         return out
@@ -568,6 +775,8 @@ def suggest_max_length(ds, # a dataset formatted by `to_preference`, `to_grpo` o
                        num_proc:int|None=None, # processes for `datasets.map`
                       )->int:
     "The smallest `max_length` (a multiple of `multiple_of`) that cuts no row, so image tokens are never truncated."
+    if len(ds) == 0: raise ValueError("suggest_max_length: the dataset has no rows, so there is no length to suggest. If an adapter "
+                                      "dropped every row (on_error='drop'), print its DropReport to see why.")
     n = max(token_counts(ds, processor, completion_tokens, num_proc)["tokens"])
     return -(-n // multiple_of) * multiple_of
 
@@ -589,6 +798,7 @@ def main(model:str="Qwen/Qwen2.5-VL-3B-Instruct", # model whose processor sizes 
     processor = load_processor(model)
     rows = load_rows(dataset, split=split, tiny=dict(task="exists", n=n, shape="preference"))
     ds, report = to_preference(rows, processor=processor, max_pixels=max_pixels, num_proc=num_proc, on_error="drop")
+    if not len(ds): print(f"every row was dropped, nothing to train on:\n{report}"); return ds
     counts = token_counts(ds, processor, num_proc=num_proc)
     max_length = -(-max(counts["tokens"]) // 64) * 64  # as suggest_max_length, from the counts already made
     row = ds[0]
