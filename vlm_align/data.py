@@ -552,6 +552,7 @@ def _as_rows(ds, fn="to_preference"):
     raise TypeError(f"{fn} takes a datasets.Dataset, a list of row dicts, a dict of columns or a pandas DataFrame, "
                     f"got {type(ds).__name__}; build one with datasets.Dataset.from_list(rows) or pass the rows as a list.")
 
+# %% ../nbs/01_data.ipynb #f6a1c005
 def _check_args(max_pixels, longest_edge, max_length, completion_tokens, processor, system, on_error, batch_size, num_proc):
     "Refuse nonsense arguments before any row is read, naming the argument."
     if on_error not in ("raise", "drop"): raise ValueError(f"on_error must be 'raise' or 'drop', got {on_error!r}")
@@ -582,6 +583,7 @@ def _undecoded(ds):
         elif isinstance(getattr(f, "feature", None), datasets.Image) and f.feature.decode: ds = ds.cast_column(c, _image_feature(False))
     return ds
 
+# %% ../nbs/01_data.ipynb #f6a1c001
 def _image_size(v, i):
     "An existing `image_size` cell, checked to be (width, height) in pixels."
     s = _seq(v)
@@ -617,6 +619,9 @@ def _convert(row, i, c):
                 f"Use max_length>={n} (suggest_max_length picks one from the data) or smaller images (max_pixels=).")
     return res
 
+# %% ../nbs/01_data.ipynb #f6a1c002
+_EMPTY = [{"role": "user", "content": [{"type": "text", "text": ""}]}]
+
 def _converter(c):
     "The batched `datasets.map` function: each row converted, or replaced by an empty row and its problem noted."
     def fn(batch, idx):
@@ -635,8 +640,7 @@ def _converter(c):
         return dict(out)
     return fn
 
-_EMPTY = [{"role": "user", "content": [{"type": "text", "text": ""}]}]
-
+# %% ../nbs/01_data.ipynb #f6a1c003
 def _map_rows(rows, fn, keep):
     "`fn` over in-memory rows (a list or DataFrame), then one Arrow table: the `datasets.map` path for data not yet in Arrow."
     import datasets, pyarrow as pa
@@ -651,6 +655,7 @@ def _map_rows(rows, fn, keep):
                                                f"which one Arrow column cannot store: make them one type, or pass keep_columns=False.") from None
         raise
 
+# %% ../nbs/01_data.ipynb #f6a1c004
 def _format(ds, kind, row_fn, shape=None, system=None, max_pixels=None, longest_edge=None, processor=None,
             max_length=None, completion_tokens=0, on_error="raise", num_proc=None, batch_size=256,
             image_root=None, keep_columns=False):
