@@ -78,7 +78,7 @@ def hf_generate(model, # a transformers VLM (`AutoModelForImageTextToText`)
     side, tok.padding_side = tok.padding_side, "left"  # continue the last real token of every row
     try:
         inputs = processor(text=chat_prompts(processor, questions, system), images=[[im] for im in images],
-                           padding=True, return_tensors="pt").to(model.device)
+                           padding=True, return_tensors="pt").to(model.device, dtype=model.dtype)  # casts pixel values only
         with torch.inference_mode():
             out = model.generate(**inputs, do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id)
     finally: tok.padding_side = side
@@ -614,6 +614,6 @@ def main(out:str, # JSONL file for the predictions; an existing one is resumed
         from vllm import LLM
         from transformers import AutoProcessor
         m, processor = LLM(model=model, limit_mm_per_prompt={"image": 1}), AutoProcessor.from_pretrained(model)
-    else: m, processor = load_vlm(model)
+    else: m, processor = load_vlm(model, **(dict(device_map="cuda") if torch.cuda.is_available() else {}))
     preds = generate_predictions(m, processor, rows, out, batch_size=batch_size, max_new_tokens=max_new_tokens, backend=backend)
     print(json.dumps(score(preds), indent=1))
