@@ -6,7 +6,7 @@ Docs: https://vlm-align.github.io/vlm_align/eval.html.md"""
 
 # %% ../nbs/07_eval.ipynb #a6878bf5
 from __future__ import annotations
-import io, json, os, re, sys, math, unicodedata, warnings, importlib.util
+import io, json, os, re, unicodedata, warnings, importlib.util
 from collections import Counter, defaultdict
 from pathlib import Path
 import numpy as np
@@ -561,7 +561,7 @@ def plot_comparison(results:dict, # model -> {metric: value in percent}, measure
                     reference:dict|None=None, # model -> {metric: value}, cited figures drawn apart (e.g. `AMBER_PUBLISHED`)
                     reference_title:str=AMBER_PUBLISHED_SOURCE, # where the reference figures come from
                    ):
-    "Grouped bars of `results` (and, in a second panel, cited `reference` figures)."
+    "Grouped bars of `results` (and, in a second panel, cited `reference` figures); 'n/a' marks an undefined metric."
     import matplotlib.pyplot as plt
     panels = [(results, title, None)] + ([(reference, reference_title, "//")] if reference else [])
     fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 3.8), squeeze=False)
@@ -570,8 +570,10 @@ def plot_comparison(results:dict, # model -> {metric: value in percent}, measure
         w = 0.8 / max(len(metrics), 1)
         for j, met in enumerate(metrics):
             xs = [i + (j - (len(metrics) - 1) / 2) * w for i in range(len(res))]
-            ax.bar(xs, [r.get(met) or 0 for r in res.values()], w, label=met, hatch=hatch)
-        ax.set_xticks(range(len(res)), list(res), rotation=20, ha="right"); ax.set_ylim(0, 105)
+            vals = [r.get(met) for r in res.values()]
+            bars = ax.bar(xs, [v or 0 for v in vals], w, label=met, hatch=hatch)
+            ax.bar_label(bars, ["n/a" if v is None else f"{v:.1f}" for v in vals], fontsize=6, rotation=90, padding=2)
+        ax.set_xticks(range(len(res)), list(res), rotation=20, ha="right"); ax.set_ylim(0, 118)
         ax.set_ylabel("score (%)"); ax.set_title(t, fontsize=9, wrap=True); ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
