@@ -6,8 +6,7 @@ Docs: https://vlm-align.github.io/vlm_align/vllm.html.md"""
 
 # %% auto #0
 __all__ = ['trl_vllm_range', 'installed_vllm_version', 'vllm_config', 'colocate_memory_split', 'gpu_split',
-           'image_processor_kwargs', 'serve_command', 'preflight', 'collapse_image_tokens', 'RolloutCheck',
-           'check_rollouts']
+           'image_processor_kwargs', 'serve_command', 'preflight', 'RolloutCheck', 'check_rollouts']
 
 # %% ../nbs/06_vllm.ipynb #4df958ab
 import importlib.metadata, importlib.util, inspect, json, math, os, re, time, urllib.error, urllib.request
@@ -250,13 +249,7 @@ def preflight(config, # the run's `GRPOConfig` (with `vllm_config` fields)
                          + "\n".join(f"{i}. {p}" for i, p in enumerate(failures, 1)))
     return report
 
-# %% ../nbs/06_vllm.ipynb #a40913df
-def collapse_image_tokens(ids:list, # prompt token ids with each image's tokens expanded
-                          image_token_id:int, # the processor's `image_token_id`
-                         ) -> list:
-    "`ids` with each run of `image_token_id` cut to one token: the prompt before the processor expanded the images."
-    return [t for i, t in enumerate(ids) if t != image_token_id or i == 0 or ids[i - 1] != image_token_id]
-
+# %% ../nbs/06_vllm.ipynb #91a16b5c
 def _images(row):
     ims = row.get("images") or ([row["image"]] if row.get("image") is not None else [])
     return [im.convert("RGB") for im in ims]
@@ -295,7 +288,7 @@ def _compare(check, i, hf_ids, vllm_prompt, hf_out, hf_logps, v_out, v_logps, im
     same = list(vllm_prompt) == hf_ids
     if not same:
         why = ("image tokens expanded twice: token-id prompts must carry one image token per image for this vLLM "
-               "(collapse_image_tokens)") if n_v > n_hf else "its image processing differs from the processor's (check preflight)"
+               "(send processor.tokenizer(text), unexpanded)") if n_v > n_hf else "its image processing differs from the processor's (check preflight)"
         check.problems.append(f"row {i}: vLLM ran on {n_v} image tokens where the trainer has {n_hf}: {why}.")
     agreed, diff = 0, 0.0
     for t, (a, b) in enumerate(zip(hf_out, v_out)):
@@ -314,15 +307,15 @@ def check_rollouts(model, # the trainer's model, saved where vLLM loads it (`mod
                    processor, # the trainer's processor
                    rows, # GRPO rows (`to_grpo`): conversational `prompt` and `images`
                    llm=None, # a `vllm.LLM` to reuse; None starts one on `model.name_or_path`
-                   token_prompts:str="expanded", # "expanded" (TRL 1.16 colocate's token ids), "collapsed" or "text"
+                   token_prompts:str="expanded", # "expanded" (TRL 1.16 colocate's token ids), "unexpanded" or "text"
                    max_new_tokens:int=8, # tokens generated per row
                    atol:float=1e-3, # tolerance on log-probabilities (and on the gap that makes two tokens a tie)
                    **llm_kwargs, # extra `vllm.LLM` arguments, e.g. max_model_len=1024, enforce_eager=True
                   ) -> RolloutCheck:
     "Greedy rollouts of `rows` through HF `generate` and through vLLM: prompt tokens, completions, log-probs compared."
     from vllm import LLM, SamplingParams
-    if token_prompts not in ("expanded", "collapsed", "text"):
-        raise ValueError(f"check_rollouts: token_prompts={token_prompts!r}; expected 'expanded', 'collapsed' or 'text'.")
+    if token_prompts not in ("expanded", "unexpanded", "text"):
+        raise ValueError(f"check_rollouts: token_prompts={token_prompts!r}; expected 'expanded', 'unexpanded' or 'text'.")
     if llm is None:
         llm = LLM(model=model.name_or_path, dtype=str(model.dtype).removeprefix("torch."), seed=0,
                   limit_mm_per_prompt={"image": max(len(_images(r)) for r in rows)}, **llm_kwargs)
@@ -333,7 +326,8 @@ def check_rollouts(model, # the trainer's model, saved where vLLM loads it (`mod
         hf.append((ids, out, logps))
         mm = {"image": _images(row)}
         if token_prompts == "text": prompts.append({"prompt": text, "multi_modal_data": mm})
-        else: prompts.append({"prompt_token_ids": ids if token_prompts == "expanded" else collapse_image_tokens(ids, img), "multi_modal_data": mm})
+        elif token_prompts == "expanded": prompts.append({"prompt_token_ids": ids, "multi_modal_data": mm})
+        else: prompts.append({"prompt_token_ids": processor.tokenizer(text, add_special_tokens=False).input_ids, "multi_modal_data": mm})
     outs = llm.generate(prompts, SamplingParams(temperature=0.0, max_tokens=max_new_tokens, logprobs=0), use_tqdm=False)
     for i, ((ids, out, logps), o) in enumerate(zip(hf, outs)):
         c = o.outputs[0]
