@@ -30,6 +30,7 @@ def build(path):
     tc.hidden_size, tc.intermediate_size, tc.num_hidden_layers = 768, 2048, 12
     tc.num_attention_heads, tc.num_key_value_heads, tc.head_dim = 12, 4, 64
     tc.rope_parameters["mrope_section"] = [8, 12, 12]  # sums to head_dim / 2
+    if getattr(tc, "layer_types", None): tc.layer_types = tc.layer_types[:1] * tc.num_hidden_layers
     cfg.vision_config.hidden_size = 768                  # the merger projects vision features to the text width
     torch.manual_seed(0)
     model = AutoModelForImageTextToText.from_config(cfg).to(torch.bfloat16)

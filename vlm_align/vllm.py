@@ -287,8 +287,8 @@ def _compare(check, i, hf_ids, vllm_prompt, hf_out, hf_logps, v_out, v_logps, im
     n_hf, n_v = hf_ids.count(image_token_id), list(vllm_prompt).count(image_token_id)
     same = list(vllm_prompt) == hf_ids
     if not same:
-        why = ("image tokens expanded twice: token-id prompts must carry one image token per image for this vLLM "
-               "(send processor.tokenizer(text), unexpanded)") if n_v > n_hf else "its image processing differs from the processor's (check preflight)"
+        why = ("image tokens expanded twice: token-id prompts must hold the chat template's image placeholders for this vLLM "
+               "(send processor.tokenizer(text): placeholders unexpanded)") if n_v > n_hf else "its image processing differs from the processor's (check preflight)"
         check.problems.append(f"row {i}: vLLM ran on {n_v} image tokens where the trainer has {n_hf}: {why}.")
     agreed, diff = 0, 0.0
     for t, (a, b) in enumerate(zip(hf_out, v_out)):
