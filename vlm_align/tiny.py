@@ -157,15 +157,25 @@ _BUILDERS = dict(qwen2_vl=_qwen, qwen2_5_vl=_qwen2_5_vl, qwen3_vl=_qwen3_vl, ide
 TINY_FAMILIES = tuple(_BUILDERS)  # transformers model_type of each VLM family that has a tiny offline twin
 
 # %% ../nbs/00a_tiny.ipynb #f4b78b39
+def _vllm_ready(config):
+    "One text attention head of dim 32 (mrope_section summing to 16): vLLM's CPU attention refuses head_dim 8."
+    tc = config.get_text_config()
+    tc.num_attention_heads = tc.num_key_value_heads = 1
+    tc.head_dim = tc.hidden_size
+    if "mrope_section" in (getattr(tc, "rope_parameters", None) or {}): tc.rope_parameters["mrope_section"] = [4, 6, 6]
+    if getattr(tc, "query_pre_attn_scalar", None): tc.query_pre_attn_scalar = tc.head_dim
+
 def tiny_vlm(family:str, # a transformers model_type from `TINY_FAMILIES`, e.g. "qwen2_5_vl"
              seed:int=0, # seeds the random weights; the same seed gives identical weights
              path:str|Path|None=None, # if given, save model and processor there with `save_pretrained`
+             vllm_ready:bool=False, # one text head of dim 32, which vLLM's CPU attention accepts (06_vllm)
             ):
     "Build a tiny random-weight VLM of `family` with its real model and processor classes: `(model, processor)`."
     if family not in _BUILDERS:
         raise ValueError(f"tiny_vlm: unknown family {family!r}. Expected one of {', '.join(TINY_FAMILIES)} "
                          "(a transformers model_type; see `AutoConfig.from_pretrained(model_id).model_type`).")
     config, processor = _BUILDERS[family]()
+    if vllm_ready: _vllm_ready(config)
     with torch.random.fork_rng(devices=[]):  # leave the caller's random state untouched
         torch.manual_seed(seed)
         model = AutoModelForImageTextToText.from_config(config)
