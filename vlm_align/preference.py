@@ -288,20 +288,33 @@ def mpo_loss(policy:tuple, # `completion_logps(model, batch)` of the policy
     return {k: float(v) for k, v in terms.items()}
 
 # %% ../nbs/03_preference.ipynb #5df9f1ae
-def preference_accuracy(model, # a VLM (or PEFT model)
+def _answer_logps(model, batch):
+    "Summed answer log-probs: (chosen, rejected), each (B,)."
+    tok, _ = completion_logps(model, batch)
+    return tok.sum(1).chunk(2)
+
+def preference_accuracy(model, # a VLM, or a PEFT model
                         processor, # its processor
                         rows, # formatted preference rows (prompt/chosen/rejected/images)
+                        relative:bool=False, # compare log-ratios to the reference (TRL's reward accuracy) instead of log-probs
+                        ref_model=None, # the reference when `relative`; None: the PEFT model with its adapter disabled
                         batch_size:int=8, # pairs per forward pass
                        )->float:
-    "Share of pairs whose chosen answer has a higher log-probability than the rejected one (summed over answer tokens)."
+    "Share of pairs whose chosen answer beats the rejected one: by log-probability, or by log-ratio to the reference."
+    if relative and ref_model is None and not hasattr(model, "disable_adapter"):
+        raise ValueError("preference_accuracy: relative=True needs ref_model= (or a PEFT model, whose reference is the adapter disabled).")
     collate, wins = DataCollatorForVisionPreference(processor), []
     was_training = model.training; model.eval()
     device = next(model.parameters()).device
     with torch.no_grad():
         for s in range(0, len(rows), batch_size):
             batch = {k: v.to(device) for k, v in collate([dict(r) for r in rows.select(range(s, min(s + batch_size, len(rows))))]).items()}
-            tok, _ = completion_logps(model, batch)
-            c, r = tok.sum(1).chunk(2)
+            c, r = _answer_logps(model, batch)
+            if relative:
+                if ref_model is not None: rc, rr = _answer_logps(ref_model, batch)
+                else:
+                    with model.disable_adapter(): rc, rr = _answer_logps(model, batch)
+                c, r = c - rc, r - rr
             wins += (c > r).tolist()
     model.train(was_training)
     return sum(wins) / len(wins)
