@@ -148,7 +148,7 @@ def lora_config(model=None, # the VLM to adapt: targets are resolved from its mo
     if model is not None and verbose: _print_report(model, cfg, _side_report(model, cfg, lm), lm, vision)
     return cfg
 
-# %% ../nbs/03_preference.ipynb #d8ca8c83
+# %% ../nbs/03_preference.ipynb #79b3a284
 _NEED = {"preference": ("prompt", "chosen", "rejected"), "sft": ("messages",)}
 
 def _image_ids(processor):
@@ -174,7 +174,7 @@ def _check_columns(rows, kind):
                          f"the rows with vlm_align.data.to_{kind}.")
     return "images" if "images" in cols else "image"
 
-# %% ../nbs/03_preference.ipynb #2f88d7bb
+# %% ../nbs/03_preference.ipynb #9feb8639
 def check_rows(rows, # a `datasets.Dataset` formatted for TRL (`to_preference` or `to_sft`)
                processor, # the model's processor
                kind:str="preference", # "preference" (DPOTrainer: DPO, MPO) or "sft" (SFTTrainer)
@@ -210,7 +210,7 @@ def check_rows(rows, # a `datasets.Dataset` formatted for TRL (`to_preference` o
     if not lengths: raise ValueError("check_rows: no row has an image.")
     return dict(rows=len(rows), image_tokens=(min(counts), max(counts)), max_tokens=max(lengths), max_length=-(-max(lengths) // 64) * 64)
 
-# %% ../nbs/03_preference.ipynb #af9074c3
+# %% ../nbs/03_preference.ipynb #44ddc957
 def chosen_as_sft(rows, # preference rows (prompt/chosen/rejected/images), e.g. from `to_preference`
                  ):
     "SFT rows (`messages` = prompt + chosen answer, `images`) from preference rows: SFT on the chosen answers before DPO."
@@ -218,7 +218,7 @@ def chosen_as_sft(rows, # preference rows (prompt/chosen/rejected/images), e.g. 
     if cols: raise ValueError(f"chosen_as_sft: column {cols[0]!r} is missing; pass rows formatted by to_preference.")
     return rows.map(lambda r: {"messages": r["prompt"] + r["chosen"]}, remove_columns=["prompt", "chosen", "rejected"])
 
-# %% ../nbs/03_preference.ipynb #dd32e8f0
+# %% ../nbs/03_preference.ipynb #6da805b7
 def plot_preference(histories, # `trainer.state.log_history`, or {run name: log_history} to compare runs
                     axes=None, # two matplotlib axes (rewards, accuracy); default: a new figure
                     title:str="Preference training"): # figure title
@@ -240,7 +240,7 @@ def plot_preference(histories, # `trainer.state.log_history`, or {run name: log_
     for ax in axes: ax.grid(alpha=.3); ax.legend(fontsize=8)
     return axes
 
-# %% ../nbs/03_preference.ipynb #23d718d0
+# %% ../nbs/03_preference.ipynb #98c47dba
 def completion_logps(model, # the policy or reference model
                      batch:dict, # a batch from TRL's `DataCollatorForVisionPreference`: input_ids, attention_mask, completion_mask, pixels...
                     )->tuple: # (per-token log-probs, mask), each (2B, T-1): rows [chosen..., rejected...]
@@ -252,7 +252,7 @@ def completion_logps(model, # the policy or reference model
     mask = batch["completion_mask"][:, 1:].bool()
     return logps * mask, mask
 
-# %% ../nbs/03_preference.ipynb #3a002178
+# %% ../nbs/03_preference.ipynb #34e644c3
 def dpo_sigmoid_loss(chosen_logps, rejected_logps, # policy log-probs of each answer (summed over its tokens), shape (B,)
                      ref_chosen_logps, ref_rejected_logps, # the same under the reference model
                      beta:float=0.1): # DPOConfig.beta
@@ -270,7 +270,7 @@ def sft_nll_loss(chosen_token_logps, # per-token log-probs of the chosen answers
     "SFT's loss: mean negative log-likelihood over every chosen-answer token of the batch."
     return -chosen_token_logps[chosen_mask].mean()
 
-# %% ../nbs/03_preference.ipynb #b53169c6
+# %% ../nbs/03_preference.ipynb #78fa2dcc
 def mpo_loss(policy:tuple, # `completion_logps(model, batch)` of the policy
              reference:tuple, # `completion_logps(ref_model, batch)` of the reference
              beta:float=0.1, # DPOConfig.beta
@@ -287,7 +287,7 @@ def mpo_loss(policy:tuple, # `completion_logps(model, batch)` of the policy
     terms.update(rewards_chosen=(beta * (c - rc)).mean(), rewards_rejected=(beta * (r - rr)).mean())
     return {k: float(v) for k, v in terms.items()}
 
-# %% ../nbs/03_preference.ipynb #5df9f1ae
+# %% ../nbs/03_preference.ipynb #fa13269c
 def _answer_logps(model, batch):
     "Summed answer log-probs: (chosen, rejected), each (B,)."
     tok, _ = completion_logps(model, batch)
