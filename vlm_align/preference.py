@@ -144,11 +144,11 @@ def lora_config(model=None, # the VLM to adapt: targets are resolved from its mo
     elif target_modules is None:
         names = [n for n in _linears(model) if vision or n.startswith(lm + ".")]
         target_modules = _as_regex(names)
-    cfg = LoraConfig(target_modules=target_modules, **kw, **kwargs)
+    cfg = LoraConfig(target_modules=target_modules, **{**kw, **kwargs})
     if model is not None and verbose: _print_report(model, cfg, _side_report(model, cfg, lm), lm, vision)
     return cfg
 
-# %% ../nbs/03_preference.ipynb #79b3a284
+# %% ../nbs/03_preference.ipynb #e8642c5e
 _NEED = {"preference": ("prompt", "chosen", "rejected"), "sft": ("messages",)}
 
 def _image_ids(processor):
@@ -174,7 +174,25 @@ def _check_columns(rows, kind):
                          f"the rows with vlm_align.data.to_{kind}.")
     return "images" if "images" in cols else "image"
 
-# %% ../nbs/03_preference.ipynb #9feb8639
+# %% ../nbs/03_preference.ipynb #9c7ce91d
+def _check_row(row, i, col, collate, processor, ids, max_length):
+    "(tokens, image tokens) of one row as TRL's collator builds it, or an error naming the row and column."
+    images = row.get(col) if col == "images" else [row[col]]
+    try: batch = collate([row])
+    except Exception as e:
+        raise ValueError(f"row {i}, column {col!r}: TRL's collator rejects the row ({type(e).__name__}: {e})"[:400]) from None
+    seq = batch["input_ids"][0][batch["attention_mask"][0].bool()]
+    found, want = sum(int((seq == t).sum()) for t in ids), _expected_tokens(processor, images, ids)
+    if found == 0 or (want is not None and found != want):
+        raise ValueError(f"row {i}, column {col!r}: {len(images)} image(s) but {found} image tokens in the tokenized row"
+                         + (f" (expected {want})" if want is not None else "") + ": the images do not reach the model. "
+                         "Check that the prompt has one image placeholder per image.")
+    n = int(batch["attention_mask"].sum(1).max())
+    if max_length is not None and n > max_length:
+        raise ValueError(f"row {i}, column {col!r}: the row needs {n} tokens ({found} of them image tokens) but max_length={max_length}, "
+                         f"so TRL would cut image tokens. Use max_length>={n} or smaller images.")
+    return n, found
+
 def check_rows(rows, # a `datasets.Dataset` formatted for TRL (`to_preference` or `to_sft`)
                processor, # the model's processor
                kind:str="preference", # "preference" (DPOTrainer: DPO, MPO) or "sft" (SFTTrainer)
@@ -188,29 +206,16 @@ def check_rows(rows, # a `datasets.Dataset` formatted for TRL (`to_preference` o
     lengths, counts = [], []
     for i in range(len(rows)):
         row = dict(rows[i])
-        images = row.get(col) if col == "images" else ([row[col]] if row.get(col) is not None else [])
-        if not images:
+        if not (row.get(col) if col == "images" else row.get(col) is not None):
             if allow_text_only: continue
             raise ValueError(f"row {i}, column {col!r}: the row has no image, so it would train on the text alone. "
                              "Give the row its image, drop it, or pass allow_text_only=True if text-only rows are intended.")
-        try: batch = collate([row])
-        except Exception as e:
-            raise ValueError(f"row {i}, column {col!r}: TRL's collator rejects the row ({type(e).__name__}: {e})"[:400]) from None
-        seq = batch["input_ids"][0][batch["attention_mask"][0].bool()]
-        found, want = sum(int((seq == t).sum()) for t in ids), _expected_tokens(processor, images, ids)
-        if found == 0 or (want is not None and found != want):
-            raise ValueError(f"row {i}, column {col!r}: {len(images)} image(s) but {found} image tokens in the tokenized row"
-                             + (f" (expected {want})" if want is not None else "") + ": the images do not reach the model. "
-                             "Check that the prompt has one image placeholder per image.")
-        n = int(batch["attention_mask"].sum(1).max())
-        if max_length is not None and n > max_length:
-            raise ValueError(f"row {i}, column {col!r}: the row needs {n} tokens ({found} of them image tokens) but max_length={max_length}, "
-                             f"so TRL would cut image tokens. Use max_length>={n} or smaller images.")
+        n, found = _check_row(row, i, col, collate, processor, ids, max_length)
         lengths.append(n); counts.append(found)
     if not lengths: raise ValueError("check_rows: no row has an image.")
     return dict(rows=len(rows), image_tokens=(min(counts), max(counts)), max_tokens=max(lengths), max_length=-(-max(lengths) // 64) * 64)
 
-# %% ../nbs/03_preference.ipynb #44ddc957
+# %% ../nbs/03_preference.ipynb #3ae7b40b
 def chosen_as_sft(rows, # preference rows (prompt/chosen/rejected/images), e.g. from `to_preference`
                  ):
     "SFT rows (`messages` = prompt + chosen answer, `images`) from preference rows: SFT on the chosen answers before DPO."
@@ -218,7 +223,7 @@ def chosen_as_sft(rows, # preference rows (prompt/chosen/rejected/images), e.g. 
     if cols: raise ValueError(f"chosen_as_sft: column {cols[0]!r} is missing; pass rows formatted by to_preference.")
     return rows.map(lambda r: {"messages": r["prompt"] + r["chosen"]}, remove_columns=["prompt", "chosen", "rejected"])
 
-# %% ../nbs/03_preference.ipynb #6da805b7
+# %% ../nbs/03_preference.ipynb #9b09e1d4
 def plot_preference(histories, # `trainer.state.log_history`, or {run name: log_history} to compare runs
                     axes=None, # two matplotlib axes (rewards, accuracy); default: a new figure
                     title:str="Preference training"): # figure title
@@ -240,7 +245,7 @@ def plot_preference(histories, # `trainer.state.log_history`, or {run name: log_
     for ax in axes: ax.grid(alpha=.3); ax.legend(fontsize=8)
     return axes
 
-# %% ../nbs/03_preference.ipynb #98c47dba
+# %% ../nbs/03_preference.ipynb #b53169c6
 def completion_logps(model, # the policy or reference model
                      batch:dict, # a batch from TRL's `DataCollatorForVisionPreference`: input_ids, attention_mask, completion_mask, pixels...
                     )->tuple: # (per-token log-probs, mask), each (2B, T-1): rows [chosen..., rejected...]
@@ -252,7 +257,7 @@ def completion_logps(model, # the policy or reference model
     mask = batch["completion_mask"][:, 1:].bool()
     return logps * mask, mask
 
-# %% ../nbs/03_preference.ipynb #34e644c3
+# %% ../nbs/03_preference.ipynb #ac13d4b1
 def dpo_sigmoid_loss(chosen_logps, rejected_logps, # policy log-probs of each answer (summed over its tokens), shape (B,)
                      ref_chosen_logps, ref_rejected_logps, # the same under the reference model
                      beta:float=0.1): # DPOConfig.beta
@@ -270,7 +275,7 @@ def sft_nll_loss(chosen_token_logps, # per-token log-probs of the chosen answers
     "SFT's loss: mean negative log-likelihood over every chosen-answer token of the batch."
     return -chosen_token_logps[chosen_mask].mean()
 
-# %% ../nbs/03_preference.ipynb #78fa2dcc
+# %% ../nbs/03_preference.ipynb #d4fc7c9e
 def mpo_loss(policy:tuple, # `completion_logps(model, batch)` of the policy
              reference:tuple, # `completion_logps(ref_model, batch)` of the reference
              beta:float=0.1, # DPOConfig.beta
@@ -287,7 +292,7 @@ def mpo_loss(policy:tuple, # `completion_logps(model, batch)` of the policy
     terms.update(rewards_chosen=(beta * (c - rc)).mean(), rewards_rejected=(beta * (r - rr)).mean())
     return {k: float(v) for k, v in terms.items()}
 
-# %% ../nbs/03_preference.ipynb #fa13269c
+# %% ../nbs/03_preference.ipynb #7bfbe191
 def _answer_logps(model, batch):
     "Summed answer log-probs: (chosen, rejected), each (B,)."
     tok, _ = completion_logps(model, batch)
