@@ -24,6 +24,8 @@ def gspo_config(importance_sampling_level:str="sequence", # "sequence": one rati
                 **overrides, # any other `GRPOConfig` field (`output_dir`, `max_steps`, ...); `grpo_config`'s one-GPU defaults otherwise
                )->GRPOConfig:
     "TRL's `GRPOConfig` with the GSPO paper's settings on top of `grpo_config`'s LoRA + bf16 one-GPU defaults."
+    if importance_sampling_level not in ("sequence", "token"): raise ValueError(f"gspo_config: importance_sampling_level="
+        f"{importance_sampling_level!r}; expected 'sequence' (GSPO) or 'token' (GRPO's per-token ratios).")
     if overrides.get("generation_batch_size") is not None:
         if steps_per_generation not in (None, 4): raise ValueError("gspo_config: pass either generation_batch_size or "
             f"steps_per_generation (got {steps_per_generation}), not both; TRL derives one from the other.")
@@ -37,12 +39,19 @@ def gspo_config(importance_sampling_level:str="sequence", # "sequence": one rati
                       "GSPO's clipping never acts. Use steps_per_generation > gradient_accumulation_steps (the paper: 4 and 1).")
     return cfg
 
-# %% ../nbs/05_gspo.ipynb #cd4c255d
+# %% ../nbs/05_gspo.ipynb #5dc7b147
+def _check(name, logps, old_logps, mask):
+    "Raise a clear error unless the three tensors are (B, T) of one shape."
+    if logps.dim() != 2 or logps.shape != old_logps.shape or logps.shape != mask.shape:
+        raise ValueError(f"{name}: logps {tuple(logps.shape)}, old_logps {tuple(old_logps.shape)} and mask {tuple(mask.shape)} "
+                         "must all be (B, T): one row per completion, one column per completion token (pad short completions, mask 0).")
+
 def token_importance_ratio(logps:torch.Tensor, # (B, T) log-probabilities of the completion tokens under the current policy
                            old_logps:torch.Tensor, # (B, T) the same under the policy that sampled them
                            mask:torch.Tensor, # (B, T) completion mask: 1 on completion tokens, 0 on padding
                           )->torch.Tensor:
     "GRPO's ratio, one per token, `(B, T)`: exp(logps - old_logps); 1 on padding."
+    _check("token_importance_ratio", logps, old_logps, mask)
     return torch.exp((logps - old_logps) * mask)
 
 def sequence_importance_ratio(logps:torch.Tensor, # (B, T) log-probabilities of the completion tokens under the current policy
@@ -50,11 +59,17 @@ def sequence_importance_ratio(logps:torch.Tensor, # (B, T) log-probabilities of 
                               mask:torch.Tensor, # (B, T) completion mask: 1 on completion tokens, 0 on padding
                              )->torch.Tensor:
     "GSPO's ratio, one per completion, `(B, 1)`: the geometric mean of its token ratios."
+    _check("sequence_importance_ratio", logps, old_logps, mask)
     mean_log_ratio = ((logps - old_logps) * mask).sum(-1, keepdim=True) / mask.sum(-1, keepdim=True).clamp(min=1)
     return torch.exp(mean_log_ratio)
 
-# %% ../nbs/05_gspo.ipynb #09887c7a
-def _col(advantages): return advantages.unsqueeze(-1) if advantages.dim() == 1 else advantages
+# %% ../nbs/05_gspo.ipynb #e474f0d4
+def _col(advantages, ratio, name):
+    "Advantages as a (B, 1) column, checked against the ratios' B."
+    a = advantages.unsqueeze(-1) if advantages.dim() == 1 else advantages
+    if a.shape[0] != ratio.shape[0]: raise ValueError(f"{name}: {a.shape[0]} advantages for {ratio.shape[0]} completions "
+                                                      "(ratio rows); pass one advantage per completion.")
+    return a
 
 def clipped_loss(ratio:torch.Tensor, # (B, T) token ratios or (B, 1) sequence ratios
                  advantages:torch.Tensor, # (B,) advantage of each completion
@@ -64,7 +79,7 @@ def clipped_loss(ratio:torch.Tensor, # (B, T) token ratios or (B, 1) sequence ra
                 )->torch.Tensor:
     "The clipped surrogate loss of `loss_type=\"grpo\"`: per completion the mean over its tokens, then the mean over completions."
     hi = epsilon if epsilon_high is None else epsilon_high
-    a = _col(advantages)
+    a = _col(advantages, ratio, "clipped_loss")
     per_token = -torch.minimum(ratio * a, ratio.clamp(1 - epsilon, 1 + hi) * a).expand_as(mask)
     return ((per_token * mask).sum(-1) / mask.sum(-1).clamp(min=1)).mean()
 
@@ -76,12 +91,12 @@ def clip_ratios(ratio:torch.Tensor, # (B, T) token ratios or (B, 1) sequence rat
                 epsilon_high:float|None=None, # upper clip range (None: `epsilon`)
                )->dict:
     "The clipped shares TRL logs as `clip_ratio/...`: per token for token ratios, per completion for sequence ratios."
-    hi, a = (epsilon if epsilon_high is None else epsilon_high), _col(advantages)
+    hi, a = (epsilon if epsilon_high is None else epsilon_high), _col(advantages, ratio, "clip_ratios")
     low, high = ((ratio < 1 - epsilon) & (a < 0)).float(), ((ratio > 1 + hi) & (a > 0)).float()
     w = torch.ones_like(ratio) if ratio.shape[-1] == 1 else mask.float()  # what one counts: completions or tokens
     share = lambda x: ((x * w).sum() / w.sum().clamp(min=1)).item()
     per_seq = lambda x: (x * w).sum(-1) / w.sum(-1)  # NaN for a completion without tokens, left out below
-    ok = lambda v: v[~v.isnan()]
+    ok = lambda v: v[~v.isnan()] if not v.isnan().all() else torch.tensor([float("nan")])  # NaN if no completion has tokens
     return {'clip_ratio/low_mean': share(low), 'clip_ratio/high_mean': share(high), 'clip_ratio/region_mean': share(torch.maximum(low, high)),
             'clip_ratio/low_min': ok(per_seq(low)).min().item(), 'clip_ratio/high_max': ok(per_seq(high)).max().item()}
 
