@@ -96,12 +96,12 @@ def estimate_json(e) -> dict:
                 allocated_bytes=e.allocated, peak_at=e.peak_at, breakdown_bytes={k: int(v) for k, v in e.breakdown.items()},
                 image_tokens=e.image_tokens, notes=list(e.notes))
 
-# %% ../nbs/08_cli.ipynb #6a985c24
+# %% ../nbs/08_cli.ipynb #dbdd48d2
 def vram_command(a):
     "`vlm-align vram`: print the memory plan."
     from vlm_align.vram import estimate_memory, print_estimate
     setup = dict(_literal(kv) for kv in a.set)
-    if a.full: setup["lora"] = None
+    if a.full: setup["peft_config"] = None
     if a.json:
         e = estimate_memory(a.model, a.method, **setup)
         out = estimate_json(e)
@@ -110,7 +110,7 @@ def vram_command(a):
     else: print_estimate(a.model, a.method, gpu=a.gpu, **setup)
     return 0
 
-# %% ../nbs/08_cli.ipynb #e0083520
+# %% ../nbs/08_cli.ipynb #8b3a0cff
 def _say(stage, text=""): print(f"\n== {stage}" + (f": {text}" if text else ""), flush=True)
 
 def _train(trainer):
@@ -123,12 +123,13 @@ def demo_data(processor, n:int=32, seed:int=0):
     "Stage 1: preference, SFT and GRPO rows from synthetic AMBER-shaped questions, and the `max_length` that cuts nothing."
     from vlm_align.synth import synth_dataset
     from vlm_align.data import to_preference, to_grpo, suggest_max_length
-    from vlm_align.preference import chosen_as_sft
     pref, report = to_preference(synth_dataset("exists", n, seed=seed, shape="preference", image_size=64), processor=processor, on_error="drop")
     grpo, _ = to_grpo(synth_dataset("exists", n, seed=seed, image_size=64), processor=processor, on_error="drop")
     max_length = suggest_max_length(pref, processor)
     _say("data", f"{len(pref)} preference rows, {len(grpo)} GRPO rows ({len(report.rows)} dropped); max_length={max_length} cuts no image token")
-    return dict(preference=pref, sft=chosen_as_sft(pref), grpo=grpo, max_length=max_length)
+    # SFT on the chosen answer only: prompt-completion rows, so TRL's loss covers the completion, not the question
+    sft = pref.map(lambda r: dict(completion=r["chosen"]), remove_columns=["chosen", "rejected"])
+    return dict(preference=pref, sft=sft, grpo=grpo, max_length=max_length)
 
 # %% ../nbs/08_cli.ipynb #7c3f70ff
 def demo_memory(model_id:str, gpu:str="L4"):
