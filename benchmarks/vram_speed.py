@@ -18,7 +18,7 @@ def best(f, repeat):
         t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
     return min(ts)
 
-CACHES = [vram._counts, vram._saved_bytes, vram._idefics2_patches, vram._vision_block_bytes]
+CACHES = [vram._counts, vram._saved_bytes, vram._idefics2_patches, vram._vision_block_bytes, vram._processor_cost]
 
 def fresh_estimate(mid, method):
     for c in CACHES: c.cache_clear()

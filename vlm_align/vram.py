@@ -10,9 +10,9 @@ import contextlib, copy, functools, json, math, warnings
 from dataclasses import dataclass, field
 
 # %% auto #0
-__all__ = ['KNOWN_CONFIGS', 'GPUS', 'CUDA_CONTEXT', 'TRL_TILE', 'ITEM_COLOURS', 'model_config', 'layer_activation_bytes',
-           'vision_activation_bytes', 'gpu_bytes', 'MemoryEstimate', 'estimate_memory', 'measure_peak', 'trace_peak',
-           'seed_tables', 'print_estimate']
+__all__ = ['KNOWN_CONFIGS', 'GPUS', 'CUDA_CONTEXT', 'TRL_TILE', 'RESERVED_OVERHEAD', 'ITEM_COLOURS', 'model_config',
+           'layer_activation_bytes', 'vision_activation_bytes', 'gpu_bytes', 'MemoryEstimate', 'estimate_memory',
+           'measure_peak', 'trace_peak', 'seed_tables', 'print_estimate']
 
 # %% ../nbs/02_vram.ipynb #e57ca04b
 import torch
@@ -24,6 +24,10 @@ _QWEN25_VISION = dict(depth=32, hidden_act="silu", hidden_size=1280, intermediat
                       patch_size=14, spatial_merge_size=2, window_size=112, fullatt_block_indexes=[7, 15, 23, 31],
                       tokens_per_second=2, temporal_patch_size=2)
 _MROPE = {"type": "mrope", "mrope_section": [16, 24, 24]}
+_QWEN3_ROPE = {"mrope_interleaved": True, "mrope_section": [24, 20, 20], "rope_type": "default"}
+_CLIP336 = dict(model_type="clip_vision_model", hidden_size=1024, image_size=336, intermediate_size=4096, num_attention_heads=16,
+                num_hidden_layers=24, patch_size=14, projection_dim=768, hidden_act="quick_gelu", layer_norm_eps=1e-5)
+_ANYRES9 = [[384 * i, 384 * j] for i in range(1, 7) for j in range(1, 7)]
 
 KNOWN_CONFIGS = {
     "Qwen/Qwen2.5-VL-3B-Instruct": dict(
@@ -59,27 +63,157 @@ KNOWN_CONFIGS = {
                          rope_scaling={"factor": 8.0, "rope_type": "linear"}, sliding_window=1024),
         vision_config=dict(model_type="siglip_vision_model", hidden_size=1152, image_size=896, intermediate_size=4304,
                            num_attention_heads=16, num_hidden_layers=27, patch_size=14, vision_use_head=False)),
+
+    "Qwen/Qwen2-VL-2B-Instruct": dict(
+        model_type="qwen2_vl", hidden_size=1536, intermediate_size=8960, num_hidden_layers=28, num_attention_heads=12,
+        num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True, rms_norm_eps=1e-6, rope_theta=1000000.0,
+        max_position_embeddings=32768, image_token_id=151655, video_token_id=151656, vision_start_token_id=151652,
+        vision_end_token_id=151653, rope_scaling=_MROPE,
+        vision_config=dict(depth=32, embed_dim=1280, mlp_ratio=4, num_heads=16, in_chans=3, hidden_size=1536, patch_size=14,
+                           spatial_merge_size=2, temporal_patch_size=2)),
+    "Qwen/Qwen2-VL-7B-Instruct": dict(
+        model_type="qwen2_vl", hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
+        num_key_value_heads=4, vocab_size=152064, tie_word_embeddings=False, rms_norm_eps=1e-6, rope_theta=1000000.0,
+        max_position_embeddings=32768, image_token_id=151655, video_token_id=151656, vision_start_token_id=151652,
+        vision_end_token_id=151653, rope_scaling=_MROPE,
+        vision_config=dict(depth=32, embed_dim=1280, mlp_ratio=4, num_heads=16, in_chans=3, hidden_size=3584, patch_size=14,
+                           spatial_merge_size=2, temporal_patch_size=2)),
+    "Qwen/Qwen3-VL-2B-Instruct": dict(
+        model_type="qwen3_vl", image_token_id=151655, video_token_id=151656, vision_start_token_id=151652,
+        vision_end_token_id=151653, tie_word_embeddings=True,
+        text_config=dict(model_type="qwen3_vl_text", head_dim=128, hidden_size=2048, intermediate_size=6144,
+                         num_hidden_layers=28, num_attention_heads=16, num_key_value_heads=8, vocab_size=151936,
+                         max_position_embeddings=262144, rms_norm_eps=1e-6, rope_theta=5000000, rope_scaling=_QWEN3_ROPE,
+                         tie_word_embeddings=True),
+        vision_config=dict(model_type="qwen3_vl", deepstack_visual_indexes=[5, 11, 17], depth=24, hidden_act="gelu_pytorch_tanh",
+                           hidden_size=1024, intermediate_size=4096, num_heads=16, num_position_embeddings=2304,
+                           out_hidden_size=2048, patch_size=16, spatial_merge_size=2, temporal_patch_size=2, in_channels=3)),
+    "Qwen/Qwen3-VL-30B-A3B-Instruct": dict(
+        model_type="qwen3_vl_moe", image_token_id=151655, video_token_id=151656, vision_start_token_id=151652,
+        vision_end_token_id=151653, tie_word_embeddings=False,
+        text_config=dict(model_type="qwen3_vl_moe_text", attention_bias=False, decoder_sparse_step=1, head_dim=128,
+                         hidden_size=2048, intermediate_size=6144, max_position_embeddings=262144, mlp_only_layers=[],
+                         moe_intermediate_size=768, norm_topk_prob=True, num_attention_heads=32, num_experts=128,
+                         num_experts_per_tok=8, num_hidden_layers=48, num_key_value_heads=4, rms_norm_eps=1e-6,
+                         rope_scaling=_QWEN3_ROPE, rope_theta=5000000, vocab_size=151936),
+        vision_config=dict(model_type="qwen3_vl_moe", deepstack_visual_indexes=[8, 16, 24], depth=27, hidden_act="gelu_pytorch_tanh",
+                           hidden_size=1152, in_channels=3, intermediate_size=4304, num_heads=16, num_position_embeddings=2304,
+                           out_hidden_size=2048, patch_size=16, spatial_merge_size=2, temporal_patch_size=2)),
+    "HuggingFaceM4/Idefics3-8B-Llama3": dict(
+        model_type="idefics3", image_token_id=128257, scale_factor=2, tie_word_embeddings=False, vocab_size=128259,
+        text_config=dict(model_type="llama", hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                         num_attention_heads=32, num_key_value_heads=8, rms_norm_eps=1e-5, rope_theta=500000.0,
+                         vocab_size=128259, max_position_embeddings=10240, tie_word_embeddings=False),
+        vision_config=dict(model_type="idefics3", hidden_size=1152, image_size=364, intermediate_size=4304,
+                           num_attention_heads=16, num_hidden_layers=27, patch_size=14)),
+    "HuggingFaceTB/SmolVLM2-2.2B-Instruct": dict(
+        model_type="smolvlm", image_token_id=49190, scale_factor=3, tie_word_embeddings=False, vocab_size=49280,
+        text_config=dict(model_type="llama", hidden_size=2048, intermediate_size=8192, num_hidden_layers=24,
+                         num_attention_heads=32, num_key_value_heads=32, head_dim=64, rms_norm_eps=1e-5,
+                         rope_theta=130000.0, vocab_size=49280, max_position_embeddings=8192, tie_word_embeddings=False),
+        vision_config=dict(model_type="smolvlm_vision", hidden_size=1152, image_size=384, intermediate_size=4304,
+                           num_attention_heads=16, num_hidden_layers=27, patch_size=14)),
+    "llava-hf/llava-1.5-7b-hf": dict(
+        model_type="llava", image_token_index=32000, projector_hidden_act="gelu", vision_feature_layer=-2,
+        vision_feature_select_strategy="default", tie_word_embeddings=False,
+        text_config=dict(model_type="llama", hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
+                         num_attention_heads=32, num_key_value_heads=32, vocab_size=32064, rms_norm_eps=1e-5,
+                         max_position_embeddings=4096, tie_word_embeddings=False),
+        vision_config=_CLIP336),
+    "llava-hf/llava-v1.6-mistral-7b-hf": dict(
+        model_type="llava_next", image_token_index=32000, projector_hidden_act="gelu", vision_feature_layer=-2,
+        vision_feature_select_strategy="default", use_image_newline_parameter=True, tie_word_embeddings=False,
+        image_grid_pinpoints=[[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]],
+        text_config=dict(model_type="mistral", hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                         num_attention_heads=32, num_key_value_heads=8, vocab_size=32064, rms_norm_eps=1e-5,
+                         rope_theta=1000000.0, max_position_embeddings=32768, sliding_window=None, tie_word_embeddings=False),
+        vision_config=_CLIP336),
+    "llava-hf/llava-onevision-qwen2-0.5b-ov-hf": dict(
+        model_type="llava_onevision", image_token_index=151646, video_token_index=151647, projector_hidden_act="gelu",
+        vision_feature_layer=-1, vision_feature_select_strategy="full", vision_aspect_ratio="anyres_max_9",
+        use_image_newline_parameter=True, tie_word_embeddings=True, image_grid_pinpoints=_ANYRES9,
+        text_config=dict(model_type="qwen2", hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
+                         num_attention_heads=14, num_key_value_heads=2, vocab_size=152000, rms_norm_eps=1e-6,
+                         rope_theta=1000000.0, max_position_embeddings=32768, tie_word_embeddings=True),
+        vision_config=dict(model_type="siglip_vision_model", hidden_size=1152, image_size=384, intermediate_size=4304,
+                           num_attention_heads=16, num_hidden_layers=26, patch_size=14, vision_use_head=False)),
+    "google/paligemma-3b-pt-224": dict(
+        model_type="paligemma", image_token_index=257152, projection_dim=2048, hidden_size=2048,
+        text_config=dict(model_type="gemma", hidden_size=2048, intermediate_size=16384, num_attention_heads=8,
+                         num_hidden_layers=18, num_key_value_heads=1, vocab_size=257216),
+        vision_config=dict(model_type="siglip_vision_model", hidden_size=1152, intermediate_size=4304, num_attention_heads=16,
+                           num_hidden_layers=27, patch_size=14, image_size=224, projection_dim=2048, vision_use_head=False)),
+    "meta-llama/Llama-3.2-11B-Vision-Instruct": dict(
+        model_type="mllama", image_token_index=128256,
+        text_config=dict(model_type="mllama_text_model", hidden_size=4096, intermediate_size=14336, num_hidden_layers=40,
+                         num_attention_heads=32, num_key_value_heads=8, vocab_size=128256, rms_norm_eps=1e-5,
+                         cross_attention_layers=[3, 8, 13, 18, 23, 28, 33, 38], rope_theta=500000.0,
+                         rope_scaling={"factor": 8.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
+                                       "original_max_position_embeddings": 8192, "rope_type": "llama3"},
+                         max_position_embeddings=131072, tie_word_embeddings=False),
+        vision_config=dict(model_type="mllama_vision_model", hidden_size=1280, image_size=560, patch_size=14,
+                           num_hidden_layers=32, num_global_layers=8, attention_heads=16, intermediate_size=5120,
+                           max_num_tiles=4, vision_output_dim=7680, intermediate_layers_indices=[3, 7, 15, 23, 30],
+                           supported_aspect_ratios=[[1, 1], [1, 2], [1, 3], [1, 4], [2, 1], [2, 2], [3, 1], [4, 1]],
+                           norm_eps=1e-5)),
+    "OpenGVLab/InternVL3-1B-hf": dict(
+        model_type="internvl", image_token_id=151667, tie_word_embeddings=False, downsample_ratio=0.5, projector_hidden_act="gelu",
+        vision_feature_layer=-1, vision_feature_select_strategy="default", image_seq_length=256,
+        text_config=dict(model_type="qwen2", hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
+                         num_attention_heads=14, num_key_value_heads=2, vocab_size=151674, rms_norm_eps=1e-6,
+                         rope_theta=1000000.0, max_position_embeddings=32768, tie_word_embeddings=False),
+        vision_config=dict(model_type="internvl_vision", hidden_size=1024, intermediate_size=4096, num_hidden_layers=24,
+                           num_attention_heads=16, image_size=[448, 448], patch_size=[14, 14], use_qk_norm=False,
+                           layer_scale_init_value=0.1, norm_type="layer_norm", use_mean_pooling=True)),
+    "mistralai/Mistral-Small-3.1-24B-Instruct-2503": dict(
+        model_type="mistral3", image_token_index=10, tie_word_embeddings=False, multimodal_projector_bias=False, projector_hidden_act="gelu",
+        spatial_merge_size=2, vision_feature_layer=-1,
+        text_config=dict(model_type="mistral", hidden_size=5120, intermediate_size=32768, num_hidden_layers=40,
+                         num_attention_heads=32, num_key_value_heads=8, head_dim=128, vocab_size=131072, rms_norm_eps=1e-5,
+                         rope_theta=1000000000.0, max_position_embeddings=131072, sliding_window=None, tie_word_embeddings=False),
+        vision_config=dict(model_type="pixtral", hidden_size=1024, intermediate_size=4096, num_hidden_layers=24,
+                           num_attention_heads=16, head_dim=64, image_size=1540, patch_size=14, rope_theta=10000.0)),
+    "LiquidAI/LFM2-VL-450M": dict(
+        model_type="lfm2_vl", image_token_id=396, downsample_factor=2, projector_bias=True, projector_hidden_act="gelu",
+        projector_hidden_size=2560, vision_feature_layer=-1, tie_word_embeddings=True,
+        text_config=dict(model_type="lfm2", hidden_size=1024, intermediate_size=6656, num_hidden_layers=16,
+                         num_attention_heads=16, num_key_value_heads=8, vocab_size=65536, norm_eps=1e-5, rope_theta=1000000.0,
+                         max_position_embeddings=128000, conv_L_cache=3, conv_bias=False, block_auto_adjust_ff_dim=True,
+                         block_ffn_dim_multiplier=1.0, block_multiple_of=256,
+                         layer_types=["conv", "conv", "full_attention", "conv", "conv", "full_attention", "conv", "conv",
+                                      "full_attention", "conv", "full_attention", "conv", "full_attention", "conv",
+                                      "full_attention", "conv"]),
+        vision_config=dict(model_type="siglip2_vision_model", hidden_act="gelu_pytorch_tanh", hidden_size=768,
+                           intermediate_size=3072, layer_norm_eps=1e-6, num_attention_heads=12, num_hidden_layers=12,
+                           num_patches=256, patch_size=16, vision_use_head=False)),
 }
 
 # %% ../nbs/02_vram.ipynb #7f433de6
-def model_config(model, # hub id or local path, a `PretrainedConfig`, or a model
+def _config_from_dict(d, what="model"):
+    "A transformers config from a `config.json`-like dict, with a clear error for a missing or unknown `model_type`."
+    from transformers import CONFIG_MAPPING
+    d = dict(d)
+    mt = d.pop("model_type", None)
+    if mt is None: raise ValueError(f"{what}: a config dict needs its 'model_type' (e.g. 'qwen2_5_vl'), as in the model's config.json.")
+    if mt not in CONFIG_MAPPING: raise ValueError(f"{what}: model_type={mt!r} is unknown to transformers; check the spelling or upgrade transformers.")
+    return CONFIG_MAPPING[mt](**{k: v for k, v in d.items() if k != "transformers_version"})
+
+def model_config(model, # hub id or local path, a `PretrainedConfig`, a config dict, or a model
                 ):
     "The `transformers` config of `model`, offline for the ids in `KNOWN_CONFIGS`."
-    from transformers import AutoConfig, CONFIG_MAPPING, PretrainedConfig
+    from transformers import AutoConfig, PretrainedConfig
     if isinstance(model, PretrainedConfig): return model
     if isinstance(model, torch.nn.Module):
         if getattr(model, "config", None) is None: raise TypeError("model: a torch module without `.config`; pass its transformers config instead.")
         return model.config
-    if isinstance(model, dict): d = dict(model)
-    elif isinstance(model, str) and model in KNOWN_CONFIGS: d = copy.deepcopy(KNOWN_CONFIGS[model])
-    elif isinstance(model, str):
+    if isinstance(model, dict): return _config_from_dict(model)
+    if isinstance(model, str) and model in KNOWN_CONFIGS: return _config_from_dict(copy.deepcopy(KNOWN_CONFIGS[model]))
+    if isinstance(model, str):
         try: return AutoConfig.from_pretrained(model)
         except Exception as e:
             raise ValueError(f"model={model!r}: no config found ({type(e).__name__}). Pass a local path with config.json, "
-                             f"a transformers config, or one of the offline ids {sorted(KNOWN_CONFIGS)}.") from e
-    else: raise TypeError(f"model: expected a hub id, path, config or model, got {type(model).__name__}.")
-    mt = d.pop("model_type")
-    return CONFIG_MAPPING[mt](**d)
+                             f"a transformers config, or one of the offline ids in KNOWN_CONFIGS.") from e
+    raise TypeError(f"model: expected a hub id, path, config or model, got {type(model).__name__}.")
 
 # %% ../nbs/02_vram.ipynb #c7a8f9d6
 def _meta_model(cfg):
@@ -87,13 +221,17 @@ def _meta_model(cfg):
     with torch.device("meta"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try: return AutoModelForImageTextToText.from_config(cfg)
-        except ValueError: return AutoModelForCausalLM.from_config(cfg)
+        except ValueError: pass
+        try: return AutoModelForCausalLM.from_config(cfg)
+        except ValueError: pass
+    raise ValueError(f"model: model_type={cfg.model_type!r} is neither a vision-language model nor a causal LM "
+                     "(transformers has no image-text-to-text or causal-LM class for it); pass the config of the model you will train.")
 
 def _lora_config(lora):
     from peft import LoraConfig
     if lora is True: return LoraConfig(target_modules="all-linear")
     if isinstance(lora, LoraConfig): return lora
-    raise TypeError(f"lora: expected None/False (full training), True (all-linear, r=8) or a peft.LoraConfig, got {lora!r}.")
+    raise TypeError(f"peft_config: expected None/False (full training), True (all-linear, r=8) or a peft.LoraConfig, got {lora!r}.")
 
 def _language_model(m):
     inner = getattr(m, "model", m)
@@ -104,6 +242,11 @@ def _vision_blocks(m):
     lm = {id(x) for x in _language_model(m).modules()}
     lists = [x for x in m.modules() if isinstance(x, torch.nn.ModuleList) and len(x) and id(x) not in lm]
     return max(lists, key=len) if lists else None
+
+def _moe(tc):
+    "(experts, active experts per token) of a mixture-of-experts text config, or None for a dense one."
+    e, k = getattr(tc, "num_experts", None), getattr(tc, "num_experts_per_tok", None)
+    return (e, k) if e and k else None
 
 @functools.lru_cache(maxsize=64)
 def _counts(cfg_json, lora_json):
@@ -124,7 +267,14 @@ def _counts(cfg_json, lora_json):
     from transformers.modeling_layers import GradientCheckpointingLayer
     blocks = _vision_blocks(m)
     block_ids = {id(mod) for mod in blocks.modules()} if blocks is not None else set()
-    out = dict(total=total, text=text, head=head_n, vision=total - text - head_n, linear=linear, tied=tied,
+    active = total
+    tc = cfg.get_text_config()
+    if _moe(tc):   # parameters of the experts a token does not use: stored, trained, but not in its activations
+        e, k = _moe(tc)
+        experts = sum(p.numel() for n, mod in m.named_modules() if n.endswith("experts")
+                      for p in mod.parameters(recurse=False) if p.dim() == 3 and p.shape[0] == e)
+        active = total - experts * (e - k) // e
+    out = dict(total=total, active=active, text=text, head=head_n, vision=total - text - head_n, linear=linear, tied=tied,
                vocab=(head.weight.shape[0] if head is not None else 0), lora=0, lora_vision=0, lm_targets=(),
                vision_targets=(), block_targets=(), vision_layers=len(blocks) if blocks is not None else 0,
                vision_checkpointing=blocks is not None and isinstance(blocks[0], GradientCheckpointingLayer))
@@ -141,12 +291,13 @@ def _counts(cfg_json, lora_json):
                 if key == "vision_targets": out["lora_vision"] += n
                 if id(mod) in block_ids: out["block_targets"] = tuple(sorted(set(out["block_targets"]) | {name.split(".")[-1]}))
                 out[key] = tuple(sorted(set(out[key]) | {name.split(".")[-1]}))
+        if not out["lora"]:
+            raise ValueError(f"peft_config: target_modules={lc.target_modules!r} match no linear layer of this {cfg.model_type} model; "
+                             "name layers it has (e.g. 'q_proj', 'v_proj') or use 'all-linear'.")
     return out
 
 def _to_json(cfg): return cfg.to_json_string(use_diff=False)
-def _from_json(s):
-    from transformers import CONFIG_MAPPING
-    d = json.loads(s); return CONFIG_MAPPING[d.pop("model_type")](**{k: v for k, v in d.items() if k != "transformers_version"})
+def _from_json(s): return _config_from_dict(json.loads(s))
 
 def _lora_json(lora):
     if lora is None or lora is False: return None
@@ -214,21 +365,45 @@ def _saved_bytes(text_json, lora_json, weight_dtype, autocast_dtype, attn, seq):
     tc._attn_implementation = attn
     with torch.device("meta"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = AutoModel.from_config(tc, dtype=getattr(torch, weight_dtype), attn_implementation=attn)
+        m = _text_model_class(tc)._from_config(tc, dtype=getattr(torch, weight_dtype), attn_implementation=attn)
         if lora_json is None: m.requires_grad_(True)
+        elif lora_json == "frozen": m.requires_grad_(False)   # adapters elsewhere (vision): gradients only flow through
         else: m = get_peft_model(m, LoraConfig(**json.loads(lora_json)))
     mode = _fake(m)
     params = {p.untyped_storage()._cdata for p in m.parameters()} | {b.untyped_storage()._cdata for b in m.buffers()}
     with _saved_tensors(mode, params, autocast_dtype) as saved:
-        x = torch.randn(1, seq, tc.hidden_size, dtype=getattr(torch, weight_dtype), requires_grad=lora_json is None)
+        x = torch.randn(1, seq, tc.hidden_size, dtype=getattr(torch, weight_dtype), requires_grad=lora_json in (None, "frozen"))
         m(inputs_embeds=x, use_cache=False)
     return sum(saved.values())
 
+def _text_model_class(tc):
+    "The bare decoder class for a text config: `AutoModel`'s, else the family's `...TextModel` (e.g. Mllama's)."
+    import transformers
+    from transformers import AutoModel
+    from transformers.models.auto.modeling_auto import MODEL_MAPPING
+    if type(tc) in MODEL_MAPPING: return MODEL_MAPPING[type(tc)]
+    cls = getattr(transformers, type(tc).__name__.replace("Config", "Model"), None)
+    if cls is None: raise ValueError(f"model: no decoder class for text config {type(tc).__name__}; pass the config of a supported family.")
+    return cls
+
+_MOE_KEYS = ("num_experts", "num_experts_per_tok", "moe_intermediate_size", "decoder_sparse_step", "mlp_only_layers",
+             "norm_topk_prob", "router_aux_loss_coef", "output_router_logits", "shared_expert_intermediate_size")
+
 def _text_json(cfg, layers):
+    "The text config cut to `layers` layers; a mixture of experts becomes its dense twin as wide as the active experts."
     tc = copy.deepcopy(cfg.get_text_config())
     tc.num_hidden_layers = layers
     if getattr(tc, "layer_types", None): tc.layer_types = tc.layer_types[:layers]
-    return _to_json(tc)
+    if getattr(tc, "cross_attention_layers", None) is not None: tc.cross_attention_layers = []   # Mllama: self-attention layers
+    d = json.loads(_to_json(tc))
+    if _moe(tc) and d["model_type"].replace("_moe", "") != d["model_type"]:
+        from transformers import CONFIG_MAPPING
+        dense = d["model_type"].replace("_moe", "")
+        if dense in CONFIG_MAPPING:
+            _, k = _moe(tc)
+            d["intermediate_size"] = k * tc.moe_intermediate_size + (getattr(tc, "shared_expert_intermediate_size", 0) or 0)
+            d = {key: v for key, v in d.items() if key not in _MOE_KEYS}; d["model_type"] = dense
+    return json.dumps(d, sort_keys=True)
 
 def layer_activation_bytes(model, # hub id, path, config or model
                            lora=True, # None/False, True or a `peft.LoraConfig`
@@ -241,8 +416,8 @@ def layer_activation_bytes(model, # hub id, path, config or model
     wd, ad = _dtypes(precision)
     lj = _lora_json(lora)
     if lj is not None:   # the same layers, named as inside the text model alone
-        d = json.loads(lj); d["target_modules"] = list(_counts(_to_json(cfg), lj)["lm_targets"]) or ["none_matching"]
-        d["exclude_modules"] = None; lj = json.dumps(d, sort_keys=True)
+        d = json.loads(lj); d["target_modules"] = list(_counts(_to_json(cfg), lj)["lm_targets"])
+        d["exclude_modules"] = None; lj = json.dumps(d, sort_keys=True) if d["target_modules"] else "frozen"
     a, b = 256, 512
     one = [_saved_bytes(_text_json(cfg, L), lj, wd, ad, attn, s) for L in (1, 2) for s in (a, b)]
     def fit(ya, yb):   # y = lin*s + quad*s^2 through (a, ya), (b, yb)
@@ -263,12 +438,16 @@ def _dtypes(precision):
 from .data import image_token_count
 
 # %% ../nbs/02_vram.ipynb #eabb6777
+_QWEN = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "qwen3_vl_moe")
+
 def _image_processor(cfg):
-    "(image processor, `image_token_count` keyword overrides) of the family's defaults, sized from `cfg`."
+    "(image processor, `image_token_count` keyword overrides) of the family's defaults, sized from `cfg`; None if `image_token_count` does not know the family."
     import transformers as tf
     mt, vc = cfg.model_type, getattr(cfg, "vision_config", None)
-    if mt in ("qwen2_vl", "qwen2_5_vl", "qwen3_vl"):
-        return tf.Qwen2VLImageProcessor(patch_size=vc.patch_size, merge_size=vc.spatial_merge_size), {}
+    if mt in _QWEN:
+        size = {"shortest_edge": 65536, "longest_edge": 16777216} if mt.startswith("qwen3") else None  # Qwen3-VL's preprocessor_config
+        kw = dict(size=size) if size else {}
+        return tf.Qwen2VLImageProcessor(patch_size=vc.patch_size, merge_size=vc.spatial_merge_size, **kw), {}
     if mt in ("idefics3", "smolvlm"):
         tile = vc.image_size   # SmolVLM/Idefics3: tiles of the encoder's size, longest edge 4 tiles
         ip = tf.Idefics3ImageProcessor(size={"longest_edge": 4 * tile}, max_image_size={"longest_edge": tile})
@@ -286,9 +465,66 @@ def _image_processor(cfg):
     if mt == "paligemma":
         s = vc.image_size
         return tf.SiglipImageProcessor(size={"height": s, "width": s}), dict(image_seq_length=(s // vc.patch_size) ** 2)
-    raise ValueError(f"model_type={mt!r}: no image processor known; pass processor= (the model's AutoProcessor) "
-                     "or image_tokens= and image_patches= to estimate_memory.")
+    return None, None
 
+def _word_tokenizer(specials):
+    "A tokenizer that knows only the family's special tokens: all a processor needs to count image tokens, built offline."
+    from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
+    vocab = {t: i for i, t in enumerate(["<unk>"] + specials)}
+    tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel(vocab, unk_token="<unk>")), unk_token="<unk>")
+    tok.add_special_tokens({"additional_special_tokens": specials})
+    return tok
+
+# %% ../nbs/02_vram.ipynb #e1a9c001
+@functools.lru_cache(maxsize=256)
+def _processor_cost(cfg_json, width, height):
+    "(LLM tokens, encoder patches) of one image for the families whose count needs the processor itself (built from its defaults)."
+    import transformers as tf
+    from PIL import Image
+    cfg = _from_json(cfg_json); mt, vc = cfg.model_type, getattr(cfg, "vision_config", None)
+    if mt not in ("llava_next", "llava_onevision", "internvl", "mistral3", "lfm2_vl", "mllama"):
+        raise ValueError(f"model_type={mt!r}: the planner does not know this family's image processor; pass processor= "
+                         "(the model's AutoProcessor), or image_tokens= and image_patches= to estimate_memory.")
+    img = Image.new("RGB", (width, height))
+    if mt in ("llava_next", "llava_onevision"):   # any-res: a base view plus crops from the best grid of `image_grid_pinpoints`
+        s, siglip = vc.image_size, vc.model_type.startswith("siglip")
+        if mt == "llava_next":
+            ip = tf.LlavaNextImageProcessor(image_grid_pinpoints=cfg.image_grid_pinpoints, size={"shortest_edge": s},
+                                            crop_size={"height": s, "width": s})
+            proc = tf.LlavaNextProcessor(image_processor=ip, tokenizer=_word_tokenizer(["<image>"]), patch_size=vc.patch_size,
+                                         vision_feature_select_strategy=cfg.vision_feature_select_strategy,
+                                         num_additional_image_tokens=0 if siglip else 1)
+        else:
+            ip = tf.LlavaOnevisionImageProcessor(image_grid_pinpoints=cfg.image_grid_pinpoints, size={"height": s, "width": s})
+            proc = tf.LlavaOnevisionProcessor(image_processor=ip, tokenizer=_word_tokenizer(["<image>", "<video>"]),
+                                              video_processor=tf.LlavaOnevisionVideoProcessor(), patch_size=vc.patch_size,
+                                              vision_feature_select_strategy=cfg.vision_feature_select_strategy,
+                                              num_image_tokens=(s // vc.patch_size) ** 2, num_additional_image_tokens=0,
+                                              vision_aspect_ratio=cfg.vision_aspect_ratio)
+        tokens = proc._get_num_multimodal_tokens(image_sizes=[(height, width)])["num_image_tokens"][0]
+        crops = ip(img, return_tensors="pt")["pixel_values"].shape[1]
+        return tokens, crops * ((s // vc.patch_size) ** 2 + (0 if siglip else 1))
+    if mt == "internvl":   # fixed 448 tiles; one tile unless `crop_to_patches` (off by default)
+        ip = tf.GotOcr2ImageProcessor(size={"height": vc.image_size[0], "width": vc.image_size[1]})
+        tiles = ip.get_number_of_image_patches(height, width, {})
+        return 2 + cfg.image_seq_length * tiles, tiles * (vc.image_size[0] // vc.patch_size[0]) ** 2
+    if mt == "mistral3":   # Pixtral: native resolution within `image_size`, 2x2 merge, one [IMG_BREAK] per row
+        ip = tf.PixtralImageProcessor(patch_size=vc.patch_size, size={"longest_edge": vc.image_size})
+        proc = tf.PixtralProcessor(image_processor=ip, tokenizer=_word_tokenizer(["[IMG]", "[IMG_BREAK]", "[IMG_END]"]),
+                                   patch_size=vc.patch_size, spatial_merge_size=cfg.spatial_merge_size)
+        tokens = proc._get_num_multimodal_tokens(image_sizes=[(height, width)])["num_image_tokens"][0]
+        h, w = ip(img, return_tensors="pt")["pixel_values"].shape[-2:]
+        return tokens, (h // vc.patch_size) * (w // vc.patch_size)
+    if mt == "lfm2_vl":   # 512-px tiles plus a thumbnail, SigLIP2 patches of 16, 2x2 pixel unshuffle
+        o = tf.Lfm2VlImageProcessor()(img, return_tensors="pt")
+        f = cfg.downsample_factor
+        return int(sum(math.ceil(a / f) * math.ceil(b / f) for a, b in o["spatial_shapes"].tolist())), int(o["pixel_attention_mask"].sum())
+    if mt == "mllama":   # one <|image|> token; the tiles reach the text through cross-attention layers
+        per_tile = (vc.image_size // vc.patch_size) ** 2 + 1
+        return 1, vc.max_num_tiles * (per_tile + (-per_tile) % 8)   # the encoder pads every image to max_num_tiles, and to multiples of 8
+
+# %% ../nbs/02_vram.ipynb #e1a9c002
 @functools.lru_cache(maxsize=256)
 def _idefics2_patches(ip, width, height):
     "Idefics2's encoder patches: the perceiver's latents do not follow them, so resize like the image processor does."
@@ -299,9 +535,10 @@ def _idefics2_patches(ip, width, height):
 def _image_cost(cfg, width, height, processor=None):
     "(LLM tokens, encoder patches) for one `width`×`height` image: `image_token_count`, times the family's merge factor."
     ip, kw = (processor, {}) if processor is not None else _image_processor(cfg)
+    if ip is None: return _processor_cost(_to_json(cfg), width, height)
     tokens = image_token_count(ip, width, height, **kw)
     mt, vc = cfg.model_type, getattr(cfg, "vision_config", None)
-    if mt in ("qwen2_vl", "qwen2_5_vl", "qwen3_vl"): return tokens, tokens * vc.spatial_merge_size ** 2  # 2×2 merge
+    if mt in _QWEN: return tokens, tokens * vc.spatial_merge_size ** 2                                  # 2×2 merge
     if mt in ("idefics3", "smolvlm"): return tokens, tokens * cfg.scale_factor ** 2                       # pixel shuffle
     if mt == "gemma3": return tokens, tokens * (vc.image_size // vc.patch_size) ** 2 // cfg.mm_tokens_per_image  # pooling
     if mt == "llava":   # CLIP adds a CLS position; the "default" strategy drops it from the tokens
@@ -310,6 +547,8 @@ def _image_cost(cfg, width, height, processor=None):
     return tokens, tokens
 
 # %% ../nbs/02_vram.ipynb #29b65221
+def _vision_width(vc): return getattr(vc, "embed_dim", None) or vc.hidden_size   # Qwen2-VL: embed_dim (its hidden_size is the LLM's)
+
 @functools.lru_cache(maxsize=64)
 def _vision_block_bytes(cfg_json, targets, weight_dtype, autocast_dtype):
     "Bytes one vision block saves for backward per patch; `targets`: LoRA suffixes in the block, None for full training."
@@ -324,19 +563,24 @@ def _vision_block_bytes(cfg_json, targets, weight_dtype, autocast_dtype):
     blk = blk.to(wd)
     mode = _fake(blk)
     params = {p.untyped_storage()._cdata for p in blk.parameters()}
-    qwen = cfg.model_type in ("qwen2_vl", "qwen2_5_vl", "qwen3_vl")
-    def saved_at(P):
+    w = _vision_width(vc)
+    hd = getattr(vc, "head_dim", None) or w // (getattr(vc, "num_heads", None) or getattr(vc, "num_attention_heads", None) or vc.attention_heads)
+    calls = [   # how each family's block is called: (per-patch input shape, keyword arguments)
+        lambda P: ((P, w), dict(cu_seqlens=np.array([0, P]), position_embeddings=(torch.randn(P, hd), torch.randn(P, hd)))),
+        lambda P: ((1, P, w), dict(attention_mask=None, position_embeddings=(torch.randn(P, hd), torch.randn(P, hd)))),
+        lambda P: ((1, P, w), dict(attention_mask=None)),
+        lambda P: ((1, P, w), {})]
+    if cfg.model_type not in _QWEN: calls = calls[1:]   # Qwen: cu_seqlens only feeds `.tolist()`; a numpy array keeps it concrete
+    def saved_at(P, call):
+        shape, kw = call(P)
         with _saved_tensors(mode, params, autocast_dtype) as saved:
-            if qwen:   # cu_seqlens only feeds `.tolist()` (window lengths): a numpy array keeps it concrete
-                hd = vc.hidden_size // vc.num_heads
-                x = torch.randn(P, vc.hidden_size, dtype=wd, requires_grad=True)
-                blk(x, cu_seqlens=np.array([0, P]), position_embeddings=(torch.randn(P, hd), torch.randn(P, hd)))
-            else:
-                x = torch.randn(1, P, vc.hidden_size, dtype=wd, requires_grad=True)
-                blk(x, attention_mask=None)
+            blk(torch.randn(*shape, dtype=wd, requires_grad=True), **kw)
         return sum(saved.values())
-    a, b = 256, 512
-    return (saved_at(b) - saved_at(a)) / (b - a)
+    for call in calls:
+        try: return (saved_at(512, call) - saved_at(256, call)) / 256
+        except Exception: continue
+    # a block no call pattern fits: Korthikanti et al.'s 34 bytes per hidden unit per token in 16-bit (SDPA, no scores)
+    return 34 * w * (2 if autocast_dtype or weight_dtype != "float32" else 4) / 2
 
 def vision_activation_bytes(model, # hub id, path, config or model
                             lora=True, # None/False, True or a `peft.LoraConfig`
@@ -357,17 +601,129 @@ GPUS = {  # nominal memory (GiB) and bf16 support
 def gpu_bytes(gpu, # a name in `GPUS` (e.g. "T4", "A100-40GB", "H100") or a byte count
              ) -> int:
     "Nominal memory of `gpu` in bytes."
-    if isinstance(gpu, (int, float)): return int(gpu)
+    if isinstance(gpu, bool) or not isinstance(gpu, (int, float, str)):
+        raise TypeError(f"gpu={gpu!r}: expected a name in GPUS (e.g. 'H100') or a byte count.")
+    if isinstance(gpu, (int, float)):
+        if not math.isfinite(gpu) or gpu <= 0: raise ValueError(f"gpu={gpu!r}: a byte count must be positive, e.g. 80 * 2**30.")
+        return int(gpu)
     key = {k.lower(): k for k in GPUS}.get(str(gpu).lower().replace(" ", "-"))
     if key is None: raise ValueError(f"gpu={gpu!r}: unknown; use one of {list(GPUS)} or a byte count.")
     return GPUS[key][0] * 2**30
 
 _METHODS = ("sft", "dpo", "mpo", "grpo", "gspo")
+_PRECISIONS = ("fp32", "bf16", "fp16", "mixed")
 _OPTIMIZERS = {"adamw_torch": 2, "adamw_torch_fused": 2, "adamw_8bit": 2, "adamw_bnb_8bit": 2, "sgd": 0}
 CUDA_CONTEXT = 500 * 10**6   # field notes: 0.3-0.7 GB, not counted by max_memory_allocated
 TRL_TILE = 4096 * 32768      # TRL 1.16 fused LM head tile (tokens x vocab entries)
 
+def _positive_int(name, v, minimum=1):
+    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+        raise ValueError(f"{name}={v!r}: expected an integer >= {minimum}.")
+
+def _check_setup(method, precision, optimizer, attn, image_size, vllm_gpu_memory_utilization, beta, **ints):
+    "Refuse nonsense before any work, naming the argument, what was expected and what to do."
+    if method not in _METHODS: raise ValueError(f"method={method!r}: expected one of {_METHODS}.")
+    if precision not in _PRECISIONS: raise ValueError(f"precision={precision!r}: expected one of {_PRECISIONS}.")
+    if optimizer not in _OPTIMIZERS: raise ValueError(f"optimizer={optimizer!r}: expected one of {list(_OPTIMIZERS)}.")
+    if attn not in ("sdpa", "eager"): raise ValueError(f"attn={attn!r}: expected 'sdpa' or 'eager'.")
+    for k, (v, lo) in ints.items():
+        if v is not None: _positive_int(k, v, lo)
+    ok = isinstance(image_size, (tuple, list)) and len(image_size) == 2 and all(
+        isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in image_size)
+    if not ok: raise ValueError(f"image_size={image_size!r}: expected (width, height) in pixels, e.g. (1024, 768).")
+    u = vllm_gpu_memory_utilization
+    if isinstance(u, bool) or not isinstance(u, (int, float)) or not 0 < u <= 1:
+        raise ValueError(f"vllm_gpu_memory_utilization={u!r}: expected a share of the GPU in (0, 1], e.g. 0.3.")
+    if beta is not None and (isinstance(beta, bool) or not isinstance(beta, (int, float)) or not math.isfinite(beta) or beta < 0):
+        raise ValueError(f"beta={beta!r}: expected a KL coefficient >= 0 (0.0: no reference model).")
+
+_SHARDING = ("ddp", "zero1", "zero2", "zero3", "fsdp")
+_DEFAULTS = dict(precision="bf16", optim="adamw_torch_fused", gradient_checkpointing=False, per_device_train_batch_size=1,
+                 gradient_accumulation_steps=1, num_generations=8, max_completion_length=512, use_vllm=False,
+                 vllm_mode="colocate", vllm_gpu_memory_utilization=0.3, sharding="ddp")
+_RENAMED = dict(lora="peft_config", batch_size="per_device_train_batch_size", grad_accum="gradient_accumulation_steps",
+                completion_len="max_completion_length", optimizer="optim")
+
+def _deprecated(kw):
+    "Older keyword names, mapped to TRL's, with a warning; anything else is refused, naming it."
+    out = {}
+    for k, v in kw.items():
+        if k not in _RENAMED: raise TypeError(f"estimate_memory: unknown argument {k}={v!r}; see `show_doc(estimate_memory)`.")
+        warnings.warn(f"estimate_memory({k}=...) is deprecated: use TRL's name {_RENAMED[k]}=.", FutureWarning, stacklevel=3)
+        out[_RENAMED[k]] = v
+    return out
+
+def _trl_fields(config):
+    "(method, settings) that decide memory, read from a TRL config."
+    from trl import SFTConfig, DPOConfig, GRPOConfig
+    if not isinstance(config, (SFTConfig, DPOConfig, GRPOConfig)):
+        raise TypeError(f"config: expected a TRL SFTConfig, DPOConfig or GRPOConfig, got {type(config).__name__}.")
+    optim = getattr(config.optim, "value", config.optim)
+    f = dict(per_device_train_batch_size=config.per_device_train_batch_size, optim=optim,
+             gradient_accumulation_steps=config.gradient_accumulation_steps,
+             gradient_checkpointing=bool(config.gradient_checkpointing),
+             precision="bf16" if config.bf16 else "fp16" if config.fp16 else "fp32")
+    ds = config.deepspeed
+    if isinstance(ds, str):
+        with open(ds) as fh: ds = json.load(fh)
+    if isinstance(ds, dict): f["sharding"] = f"zero{ds.get('zero_optimization', {}).get('stage', 0)}".replace("zero0", "ddp")
+    if config.fsdp: f["sharding"] = "fsdp"
+    if isinstance(config, GRPOConfig):
+        f.update(num_generations=config.num_generations, max_completion_length=config.max_completion_length,
+                 steps_per_generation=config.steps_per_generation, beta=config.beta, use_vllm=config.use_vllm,
+                 vllm_mode=config.vllm_mode, vllm_gpu_memory_utilization=config.vllm_gpu_memory_utilization)
+        return ("gspo" if config.importance_sampling_level == "sequence" else "grpo"), f
+    f["max_length"] = config.max_length
+    if isinstance(config, DPOConfig):
+        if config.precompute_ref_log_probs: f["ref_model"] = False
+        return ("mpo" if "sft" in config.loss_type and len(config.loss_type) > 1 else "dpo"), f
+    return "sft", f
+
+def _resolve(config, given):
+    "(method, settings): what the caller gave, else what `config` says, else the defaults."
+    method, s = ("sft", {}) if config is None else _trl_fields(config)
+    s = {k: v for k, v in s.items() if v is not None}
+    method = given.pop("method", None) or method
+    if config is not None and method.replace("gspo", "grpo").replace("mpo", "dpo") != _trl_fields(config)[0].replace("gspo", "grpo").replace("mpo", "dpo"):
+        raise ValueError(f"method={method!r} does not match config ({type(config).__name__}); drop one of them.")
+    out = dict(_DEFAULTS, **s, **given)
+    for k in ("seq_len", "max_length", "beta", "steps_per_generation", "master_weights", "ref_model"): out.setdefault(k, None)
+    return method, out
+
+def _shard(sizes, notes, sharding, num_gpus, c, L, h, wb):
+    "Divide the model states among `num_gpus` GPUs as the engine does (per GPU), in place."
+    if num_gpus == 1: return
+    N, parts = num_gpus, {"ddp": [], "zero1": ["optimizer", "master weights (fp32)"]}
+    parts["zero2"] = parts["zero1"] + ["gradients"]
+    parts["zero3"] = parts["fsdp"] = parts["zero2"] + ["weights", "reference weights", "adapter weights (fp32)"]
+    for k in parts[sharding]:
+        if k in sizes: sizes[k] = -(-sizes[k] // N)
+    if sharding == "ddp" and sizes.get("gradients"):
+        sizes["DDP gradient buckets"] = sizes["gradients"]   # DDP all-reduces through flat buckets of the gradients
+    if sharding in ("zero3", "fsdp"):   # each layer's weights are gathered whole for its forward/backward, the next one prefetched
+        sizes["gathered layer weights"] = int(2 * max(c["text"] - c["vocab"] * h, 0) / L * wb)
+    notes.append(f"{num_gpus} GPUs, {sharding}: per-GPU memory; sharded: {', '.join(parts[sharding]) or 'nothing'}.")
+
+@functools.lru_cache(maxsize=8)
+def _loss_bytes_per_logit(dtype):
+    "Peak live bytes per logit element of transformers' causal-LM loss (fp32 upcast, log-softmax, backward), traced on fake tensors."
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from transformers.loss.loss_utils import ForCausalLMLoss
+    N, V, h, dt = 256, 8192, 64, getattr(torch, dtype)
+    mode, live = FakeTensorMode(allow_non_fake_inputs=True), _LiveBytes()
+    with mode:
+        hs, W = torch.randn(1, N, h, dtype=dt, requires_grad=True), torch.randn(V, h, dtype=dt)
+        labels = torch.randint(0, V, (1, N))
+    with mode, live:
+        logits = hs @ W.t()
+        loss = ForCausalLMLoss(logits, labels, V)
+        del logits
+        loss.backward()
+    return (live.peak - N * h * hs.element_size() * 2) / (N * V)
+
 # %% ../nbs/02_vram.ipynb #d7426cb1
+RESERVED_OVERHEAD = 0.10   # assumption, not measured here: the caching allocator's reserve above the peak it hands out
+
 @dataclass
 class MemoryEstimate:
     "Peak GPU memory of one training setup, itemised (bytes)."
@@ -383,25 +739,36 @@ class MemoryEstimate:
     image_tokens: int = 0    # LLM tokens per image (`vlm_align.data.image_token_count`)
     image_patches: int = 0   # vision-encoder patches per image
     _config: object = field(default=None, repr=False)
+    active_params: int = 0   # parameters one token goes through (all but the unused experts of a mixture of experts)
     @property
     def total(self): return int(sum(self.breakdown.values()))
     @property
     def allocated(self):
         "What `torch.cuda.max_memory_allocated` would report: the total without the CUDA context."
         return self.total - self.breakdown.get("CUDA context", 0)
+    @property
+    def reserved(self):
+        "What `torch.cuda.max_memory_reserved` would report: allocated plus the allocator's cache (`RESERVED_OVERHEAD`, an assumption)."
+        return int(self.allocated * (1 + RESERVED_OVERHEAD))
+    @property
+    def nvidia_smi(self):
+        "What `nvidia-smi` would show for the process: reserved plus the CUDA context."
+        return self.reserved + self.breakdown.get("CUDA context", 0)
     def __repr__(self):
         return f"MemoryEstimate({self.model}, {self.method}: {self.total/1e9:.1f} GB at {self.peak_at})"
 
 # %% ../nbs/02_vram.ipynb #067ca1f7
 def estimate_memory(model, # hub id or local path (config only), a config, or a model
-                    method="sft", # "sft", "dpo", "mpo", "grpo" or "gspo"
-                    lora=True, # None/False: full training; True: all-linear r=8; or a `peft.LoraConfig`
-                    precision="bf16", # "fp32", "bf16" (bf16 weights + autocast), "fp16" or "mixed" (fp32 weights + autocast)
-                    optimizer="adamw_torch_fused", # "adamw_torch", "adamw_torch_fused" (TRL's default) or "adamw_8bit"
-                    gradient_checkpointing=False, # recompute each layer in backward
-                    batch_size=1, # per-device batch size (prompts for DPO/MPO, completions for GRPO/GSPO)
-                    grad_accum=1, # gradient accumulation steps
-                    seq_len=1024, # text tokens per row (prompt + answer; GRPO: the prompt)
+                    method=None, # "sft", "dpo", "mpo", "grpo" or "gspo"; None: from `config`'s type, else "sft"
+                    config=None, # the TRL `SFTConfig`/`DPOConfig`/`GRPOConfig` you will train with: its fields set the plan
+                    peft_config=True, # a `peft.LoraConfig`; None/False: full training; True: LoRA all-linear, r=8
+                    precision=None, # "bf16" (default; bf16 weights + autocast), "fp32", "fp16" or "mixed" (fp32 weights + autocast)
+                    optim=None, # TRL's `optim`: "adamw_torch_fused" (default), "adamw_torch", "adamw_8bit", "sgd"
+                    gradient_checkpointing=None, # recompute each layer in backward (default False)
+                    per_device_train_batch_size=None, # rows per device (prompts for DPO/MPO, completions for GRPO/GSPO); default 1
+                    gradient_accumulation_steps=None, # default 1
+                    seq_len=None, # text tokens per row (prompt + answer; GRPO: the prompt); default 1024, or what `max_length` leaves
+                    max_length=None, # SFT/DPO: TRL's cap on tokens per row (text + image): the longest row that will run
                     images_per_row=1, # images in each row
                     image_size=(1024, 768), # (width, height) of each image
                     image_tokens=None, # override: LLM tokens per image
@@ -412,20 +779,40 @@ def estimate_memory(model, # hub id or local path (config only), a config, or a 
                     fused_lm_head=True, # TRL 1.16's tiled LM head; False: full fp32 logits
                     ref_model=None, # DPO/MPO/GRPO: None decides like TRL (a copy only without PEFT)
                     beta=None, # GRPO/GSPO: KL coefficient; a reference model only when > 0 (TRL default 0.0)
-                    num_generations=8, # GRPO/GSPO: completions per prompt
-                    completion_len=512, # GRPO/GSPO: max completion tokens
-                    steps_per_generation=None, # GRPO/GSPO: defaults to grad_accum, like TRL
-                    use_vllm=False, # GRPO/GSPO: vLLM colocate instead of `generate`
-                    vllm_gpu_memory_utilization=0.3, # share of the GPU vLLM colocate takes
+                    num_generations=None, # GRPO/GSPO: completions per prompt (default 8)
+                    max_completion_length=None, # GRPO/GSPO: completion tokens (default 512)
+                    steps_per_generation=None, # GRPO/GSPO: defaults to gradient_accumulation_steps, like TRL
+                    use_vllm=None, # GRPO/GSPO: generate with vLLM instead of `generate`
+                    vllm_mode=None, # "colocate" (default: vLLM shares the training GPU) or "server" (its own GPU)
+                    vllm_gpu_memory_utilization=None, # share of the GPU vLLM colocate takes (default 0.3)
                     gpu=None, # GPU name or bytes (needed with vLLM colocate)
+                    num_gpus=1, # data-parallel GPUs
+                    sharding=None, # "ddp" (default), "zero1", "zero2", "zero3" or "fsdp" (full shard); from `config` when it names one
+                    master_weights=None, # fp32 master weights and fp32 optimizer states; None: True under DeepSpeed, else as `precision`
+                    **deprecated, # older names: lora, batch_size, grad_accum, completion_len, optimizer
                    ) -> MemoryEstimate:
     "Estimate the peak GPU memory of one training step from the model's config alone."
-    if method not in _METHODS: raise ValueError(f"method={method!r}: expected one of {_METHODS}.")
-    if optimizer not in _OPTIMIZERS: raise ValueError(f"optimizer={optimizer!r}: expected one of {list(_OPTIMIZERS)}.")
-    if attn not in ("sdpa", "eager"): raise ValueError(f"attn={attn!r}: expected 'sdpa' or 'eager'.")
-    for k, v in dict(batch_size=batch_size, grad_accum=grad_accum, seq_len=seq_len).items():
-        if not isinstance(v, int) or v < 1: raise ValueError(f"{k}={v!r}: expected a positive integer.")
-    if quantize_4bit and not lora: raise ValueError("quantize_4bit=True needs lora (QLoRA trains adapters only).")
+    given = {k: v for k, v in locals().items() if k not in ("model", "config", "deprecated") and v is not None}
+    given["peft_config"] = peft_config   # None is a choice here: full training
+    given.update(_deprecated(deprecated))
+    method, s = _resolve(config, given)
+    lora, precision, optimizer = s["peft_config"], s["precision"], s["optim"]
+    gradient_checkpointing, batch_size, grad_accum = s["gradient_checkpointing"], s["per_device_train_batch_size"], s["gradient_accumulation_steps"]
+    seq_len, max_length, beta, num_generations = s["seq_len"], s["max_length"], s["beta"], s["num_generations"]
+    completion_len, steps_per_generation, use_vllm = s["max_completion_length"], s["steps_per_generation"], s["use_vllm"]
+    vllm_mode, vllm_gpu_memory_utilization, sharding = s["vllm_mode"], s["vllm_gpu_memory_utilization"], s["sharding"]
+    master_weights, ref_model = s["master_weights"], s["ref_model"]
+    _check_setup(method, precision, optimizer, attn, image_size, vllm_gpu_memory_utilization, beta,
+                 per_device_train_batch_size=(batch_size, 1), gradient_accumulation_steps=(grad_accum, 1),
+                 seq_len=(seq_len, 0), max_length=(max_length, 1), num_gpus=(num_gpus, 1),
+                 images_per_row=(images_per_row, 0), image_tokens=(image_tokens, 0), image_patches=(image_patches, 0),
+                 num_generations=(num_generations, 2 if method in ("grpo", "gspo") else 1),
+                 max_completion_length=(completion_len, 1), steps_per_generation=(steps_per_generation, 1))
+    if sharding not in _SHARDING: raise ValueError(f"sharding={sharding!r}: expected one of {_SHARDING}.")
+    if vllm_mode not in ("colocate", "server"): raise ValueError(f"vllm_mode={vllm_mode!r}: expected 'colocate' or 'server'.")
+    _lora_json(lora)   # refuses anything but None/False/True/LoraConfig, naming `peft_config`
+    if gpu is not None: gpu_bytes(gpu)
+    if quantize_4bit and not lora: raise ValueError("quantize_4bit=True needs peft_config (QLoRA trains adapters only).")
     cfg = model_config(model)
     name = model if isinstance(model, str) else getattr(cfg, "_name_or_path", "") or cfg.model_type
     wd, ad = _dtypes(precision)
@@ -453,20 +840,39 @@ def estimate_memory(model, # hub id or local path (config only), a config, or a 
     elif need_ref: notes.append("No reference copy: with PEFT, TRL disables the adapter to get reference log-probs.")
     # gradients and optimizer
     sizes["gradients"] = trainable * tb
-    per_state = 1 if optimizer in ("adamw_8bit", "adamw_bnb_8bit") else tb
+    if master_weights is None: master_weights = sharding.startswith("zero") and tb == 2   # DeepSpeed: fp32 master + states
+    if master_weights and tb == 2:
+        sizes["master weights (fp32)"] = trainable * 4
+        notes.append("Mixed precision with fp32 master weights and fp32 optimizer states (as DeepSpeed keeps them).")
+    per_state = 1 if optimizer in ("adamw_8bit", "adamw_bnb_8bit") else (4 if master_weights else tb)
     sizes["optimizer"] = trainable * _OPTIMIZERS[optimizer] * per_state
     step_temp = trainable * per_state if optimizer == "adamw_torch" else 0
+    _shard(sizes, notes, sharding, num_gpus, c, L, h, wb)
     # tokens per forward
+    if getattr(cfg, "vision_config", None) is None and images_per_row:
+        images_per_row = 0; notes.append("A text-only model: no image tokens (images_per_row=0).")
     if image_tokens is not None and image_patches is not None: it, ip = image_tokens, image_patches
     elif images_per_row: it, ip = _image_cost(cfg, *image_size, processor=processor)
     else: it, ip = 0, 0
     if image_tokens is not None: it = image_tokens
     if image_patches is not None: ip = image_patches
     rows = batch_size * (2 if is_pref else 1)
-    tokens = seq_len + images_per_row * it + (completion_len if is_rl else 0)
+    img = images_per_row * it
+    if max_length is not None and not is_rl and img > max_length:
+        raise ValueError(f"max_length={max_length} is shorter than the row's {img} image tokens: TRL would cut image tokens "
+                         "and fail. Raise max_length, or shrink the images (image_size=, processor's max_pixels).")
+    if seq_len is None: seq_len = max_length - img if max_length is not None and not is_rl else 1024
+    if max_length is not None and not is_rl and seq_len + img > max_length:
+        notes.append(f"Rows cut to max_length={max_length} tokens."); seq_len = max_length - img
+    tokens = seq_len + img + (completion_len if is_rl else 0)
     # activations of the text layers, measured on one layer
     (lin, quad), (lin1, quad1) = layer_activation_bytes(cfg, lora, precision, attn, first_too=True)
     per_row_layer = lin * tokens + quad * tokens**2
+    if _moe(tc):   # measured on the dense twin as wide as the active experts; add the tokens copied to each expert
+        e, k = _moe(tc)
+        per_row_layer += tokens * k * h * cb + tokens * e * 4
+        notes.append(f"Mixture of experts: {c['active']:,} of {c['total']:,} parameters active per token ({k} of {e} experts); "
+                     "activations follow the active experts, weights and optimizer states all of them.")
     first = lin1 * tokens + quad1 * tokens**2
     if gradient_checkpointing:
         sizes["activations"] = int(rows * (L * tokens * h * cb + per_row_layer))
@@ -477,12 +883,12 @@ def estimate_memory(model, # hub id or local path (config only), a config, or a 
         head = min(N, 4096) * 32768 * cb + N * h * (4 + cb) + N * 4 * 8
         if not peft: head += V * h * 4                    # fp32 gradient accumulator of the head weight
         sizes["LM head (tiled logits)"] = head
-    else: sizes["logits (fp32)"] = N * V * (cb + 4 + 4)
+    else: sizes["logits (fp32)"] = int(N * V * _loss_bytes_per_logit(ad or wd))
     # vision encoder: one block measured (per patch); nothing saved when no vision parameter trains
     if getattr(cfg, "vision_config", None) is not None and images_per_row:
         per_patch = vision_activation_bytes(cfg, lora, precision)
         patches = rows * images_per_row * ip    # DPO/MPO: TRL repeats each prompt's images for chosen and rejected
-        vl, vh = c["vision_layers"], cfg.vision_config.hidden_size
+        vl, vh = c["vision_layers"], _vision_width(cfg.vision_config)
         if per_patch == 0:
             notes.append("Vision encoder frozen (no trainable parameter in its blocks): it keeps no activations for backward.")
         elif gradient_checkpointing and c["vision_checkpointing"]:
@@ -495,7 +901,9 @@ def estimate_memory(model, # hub id or local path (config only), a config, or a 
     if is_rl:
         spg = steps_per_generation or grad_accum
         gen_rows = batch_size * spg
-        if use_vllm:
+        if use_vllm and vllm_mode == "server":
+            notes.append("vLLM server mode: generation runs on vLLM's own GPU(s), nothing of it on this one.")
+        elif use_vllm:
             if gpu is None: raise ValueError("use_vllm=True: pass gpu= (name or bytes) to size vLLM's colocate share.")
             sizes["vLLM colocate"] = int(vllm_gpu_memory_utilization * gpu_bytes(gpu))
         else:
@@ -504,14 +912,14 @@ def estimate_memory(model, # hub id or local path (config only), a config, or a 
             gen = 2 * L * kvh * hd * cb * gen_rows * tokens
             sizes["rollout KV cache"] = gen
         if num_generations > gen_rows * 1 and (gen_rows % num_generations) and (num_generations % gen_rows):
-            notes.append(f"TRL needs batch_size*steps_per_generation ({gen_rows}) divisible by num_generations ({num_generations}).")
+            notes.append(f"TRL needs per_device_train_batch_size*steps_per_generation ({gen_rows}) divisible by num_generations ({num_generations}).")
     sizes["CUDA context"] = CUDA_CONTEXT
     # the peak
-    resident = [k for k in sizes if k in ("weights", "adapter weights (fp32)", "reference weights", "optimizer",
-                                          "vLLM colocate", "CUDA context")]
+    resident = [k for k in sizes if k in ("weights", "adapter weights (fp32)", "reference weights", "master weights (fp32)",
+                                          "optimizer", "gathered layer weights", "vLLM colocate", "CUDA context")]
     fwd = [k for k in sizes if k in ("activations", "LM head (tiled logits)", "logits (fp32)", "vision activations")]
-    moments = {"backward start": fwd + (["gradients"] if grad_accum > 1 else []),
-               "optimizer step": ["gradients"]}
+    grads = [k for k in sizes if k in ("gradients", "DDP gradient buckets")]
+    moments = {"backward start": fwd + (grads if grad_accum > 1 else []), "optimizer step": grads}
     extra = {"optimizer step": step_temp}
     if "rollout KV cache" in sizes: moments["rollout"] = ["rollout KV cache"]
     value = {m: sum(sizes[k] for k in ks) + extra.get(m, 0) for m, ks in moments.items()}
@@ -519,16 +927,18 @@ def estimate_memory(model, # hub id or local path (config only), a config, or a 
     breakdown = {k: sizes[k] for k in resident}
     breakdown.update({k: sizes[k] for k in moments[peak_at]})
     if extra.get(peak_at): breakdown["optimizer step temporaries"] = extra[peak_at]
-    setup = dict(lora=lora, precision=precision, optimizer=optimizer, gradient_checkpointing=gradient_checkpointing,
-                 batch_size=batch_size, grad_accum=grad_accum, seq_len=seq_len, images_per_row=images_per_row,
-                 image_size=image_size, image_tokens=image_tokens, image_patches=image_patches, processor=processor,
-                 quantize_4bit=quantize_4bit, attn=attn, fused_lm_head=fused_lm_head, ref_model=ref_model, beta=beta,
-                 num_generations=num_generations, completion_len=completion_len,
-                 steps_per_generation=steps_per_generation, use_vllm=use_vllm,
-                 vllm_gpu_memory_utilization=vllm_gpu_memory_utilization, gpu=gpu)
+    setup = dict(peft_config=lora, precision=precision, optim=optimizer, gradient_checkpointing=gradient_checkpointing,
+                 per_device_train_batch_size=batch_size, gradient_accumulation_steps=grad_accum, seq_len=seq_len,
+                 max_length=max_length, images_per_row=images_per_row, image_size=image_size, image_tokens=image_tokens,
+                 image_patches=image_patches, processor=processor, quantize_4bit=quantize_4bit, attn=attn,
+                 fused_lm_head=fused_lm_head, ref_model=ref_model, beta=beta, num_generations=num_generations,
+                 max_completion_length=completion_len, steps_per_generation=steps_per_generation, use_vllm=use_vllm,
+                 vllm_mode=vllm_mode, vllm_gpu_memory_utilization=vllm_gpu_memory_utilization, gpu=gpu, num_gpus=num_gpus,
+                 sharding=sharding, master_weights=master_weights)
     notes.insert(0, f"{tokens} tokens per row ({seq_len} text + {images_per_row}x{it} image"
                     + (f" + {completion_len} completion" if is_rl else "") + f"); {ip} encoder patches per image.")
-    return MemoryEstimate(name, method, setup, c["total"], trainable, breakdown, sizes, peak_at, notes, it, ip, cfg)
+    return MemoryEstimate(name, method, setup, c["total"], trainable, breakdown, sizes, peak_at, notes, it, ip, cfg,
+                          active_params=c["active"])
 
 # %% ../nbs/02_vram.ipynb #6477bb0e
 def _gb(x): return f"{x/1e9:,.2f}"
@@ -542,6 +952,8 @@ def _table(self:MemoryEstimate):
     if "optimizer step temporaries" in self.breakdown:
         lines.append(f"{'optimizer step temporaries':<{w}}{_gb(self.breakdown['optimizer step temporaries']):>12}")
     lines.append(f"{'total (peak at ' + self.peak_at + ')':<{w}}{_gb(self.total):>12}")
+    lines.append(f"allocated {_gb(self.allocated)} GB (torch.cuda.max_memory_allocated) · reserved ~{_gb(self.reserved)} GB "
+                 f"(max_memory_reserved) · nvidia-smi ~{_gb(self.nvidia_smi)} GB")
     return "\n".join(lines + [f"- {n}" for n in self.notes])
 MemoryEstimate.table = _table
 
@@ -549,7 +961,8 @@ ITEM_COLOURS = {  # one colour per breakdown item, the same in every plot (matpl
     "weights": "#1f77b4", "adapter weights (fp32)": "#aec7e8", "reference weights": "#9467bd", "gradients": "#ff7f0e",
     "optimizer": "#2ca02c", "optimizer step temporaries": "#98df8a", "activations": "#d62728",
     "vision activations": "#ff9896", "LM head (tiled logits)": "#8c564b", "logits (fp32)": "#c49c94",
-    "rollout KV cache": "#e377c2", "vLLM colocate": "#bcbd22", "CUDA context": "#7f7f7f"}
+    "rollout KV cache": "#e377c2", "vLLM colocate": "#bcbd22", "CUDA context": "#7f7f7f",
+    "master weights (fp32)": "#17becf", "gathered layer weights": "#9edae5", "DDP gradient buckets": "#ffbb78"}
 
 def _plot(self:MemoryEstimate, gpu=None, ax=None):
     "Stacked bar of the breakdown at the peak (GB), each item in its `ITEM_COLOURS` colour, with a GPU's capacity as a line."
@@ -560,7 +973,7 @@ def _plot(self:MemoryEstimate, gpu=None, ax=None):
         ax.bar([0], [v / 1e9], bottom=bottom, label=k, color=ITEM_COLOURS.get(k, "#17becf")); bottom += v / 1e9
     if gpu is not None:
         ax.axhline(gpu_bytes(gpu) / 1e9, color="k", ls="--", label=f"{gpu}: {gpu_bytes(gpu)/1e9:.1f} GB")
-    ax.set_xticks([0], [f"{self.method}\n{self.setup['precision']}{' + LoRA' if self.setup['lora'] else ' full'}"])
+    ax.set_xticks([0], [f"{self.method}\n{self.setup['precision']}{' + LoRA' if self.setup['peft_config'] else ' full'}"])
     ax.set_ylabel("GPU memory at peak (GB = 10⁹ bytes)"); ax.set_title(self.model.split("/")[-1], fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
     return ax
@@ -577,11 +990,11 @@ MemoryEstimate.fits = _fits
 
 def _largest_batch(self:MemoryEstimate, gpu, effective=None):
     "Largest per-device batch that fits `gpu`, and the gradient accumulation keeping the effective batch: `(batch, accum)`."
-    effective = effective or self.setup["batch_size"] * self.setup["grad_accum"]
+    effective = effective or self.setup["per_device_train_batch_size"] * self.setup["gradient_accumulation_steps"]
     best = 0
     for b in range(1, effective + 1):
         if effective % b: continue
-        s = dict(self.setup, batch_size=b, grad_accum=effective // b)
+        s = dict(self.setup, per_device_train_batch_size=b, gradient_accumulation_steps=effective // b)
         if estimate_memory(self._config, self.method, **s).fits(gpu): best = b
         else: break
     return (best, effective // best) if best else (0, 0)
@@ -718,7 +1131,7 @@ def seed_tables() -> dict:
         sizes = {"weights": N * P, "reference weights": N * P, "gradients": trainable * P,
                  "optimizer": 2 * trainable * P, "activations": 0}
         return MemoryEstimate("HuggingFaceM4/idefics2-8b", "dpo", dict(name=name, precision="fp32" if P == 4 else "bf16",
-                              lora=trainable != N), N, trainable, dict(sizes), sizes, "seed's formula",
+                              peft_config=trainable != N), N, trainable, dict(sizes), sizes, "seed's formula",
                               ["The seed's assumptions: 8B parameters, activations left out."])
     return dict(full_fp32=table(4, N, "full fp32"), lora_bf16=table(2, n, "bf16 + LoRA"))
 
