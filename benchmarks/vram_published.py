@@ -107,5 +107,10 @@ def main():
     print(f"\n{len(errs)} cases; median |error| {statistics.median(abs_errs):.1%}; within ±10%: "
           f"{sum(a <= 0.10 for a in abs_errs)}; within ±25%: {within}; worst {worst:+.1%} "
           f"({wc['source']} {wc['name']}, {wc['settings']}). RESERVED_OVERHEAD = {RESERVED_OVERHEAD:.0%}.")
+    for src in dict.fromkeys(c["source"] for _, c in errs):
+        for peft in (True, False):
+            xs = [(x, c) for x, c in errs if c["source"] == src and bool(c["kw"]["peft_config"]) == peft]
+            if xs: print(f"{src} {'LoRA' if peft else 'full'} ({len(xs)} cases, {xs[0][1]['metric']}): median |error| "
+                         f"{statistics.median(abs(x) for x, _ in xs):.1%}, median error {statistics.median(x for x, _ in xs):+.1%}")
 
 if __name__ == "__main__": main()

@@ -217,15 +217,20 @@ def model_config(model, # hub id or local path, a `PretrainedConfig`, a config d
 
 # %% ../nbs/02_vram.ipynb #c7a8f9d6
 def _meta_model(cfg):
+    "The model on the meta device (shapes, no storage): its image-text-to-text class, else its causal-LM class."
     from transformers import AutoModelForImageTextToText, AutoModelForCausalLM
+    from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING, MODEL_FOR_CAUSAL_LM_MAPPING
+    auto = next((a for a, m in ((AutoModelForImageTextToText, MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING),
+                                (AutoModelForCausalLM, MODEL_FOR_CAUSAL_LM_MAPPING)) if type(cfg) in m), None)
+    if auto is None:
+        raise ValueError(f"model: model_type={cfg.model_type!r} is neither a vision-language model nor a causal LM "
+                         "(transformers has no image-text-to-text or causal-LM class for it); pass the config of the model you will train.")
     with torch.device("meta"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try: return AutoModelForImageTextToText.from_config(cfg)
-        except ValueError: pass
-        try: return AutoModelForCausalLM.from_config(cfg)
-        except ValueError: pass
-    raise ValueError(f"model: model_type={cfg.model_type!r} is neither a vision-language model nor a causal LM "
-                     "(transformers has no image-text-to-text or causal-LM class for it); pass the config of the model you will train.")
+        try: return auto.from_config(cfg)
+        except Exception as e:
+            raise ValueError(f"model: transformers could not build model_type={cfg.model_type!r} from this config "
+                             f"({type(e).__name__}: {str(e).strip().splitlines()[0][:200]}); pass the model's complete config.json.") from e
 
 def _lora_config(lora):
     from peft import LoraConfig
@@ -245,7 +250,8 @@ def _vision_blocks(m):
 
 def _moe(tc):
     "(experts, active experts per token) of a mixture-of-experts text config, or None for a dense one."
-    e, k = getattr(tc, "num_experts", None), getattr(tc, "num_experts_per_tok", None)
+    e = getattr(tc, "num_experts", None) or getattr(tc, "num_local_experts", None) or getattr(tc, "n_routed_experts", None)
+    k = getattr(tc, "num_experts_per_tok", None)
     return (e, k) if e and k else None
 
 @functools.lru_cache(maxsize=64)
@@ -866,7 +872,11 @@ def estimate_memory(model, # hub id or local path (config only), a config, or a 
         notes.append(f"Rows cut to max_length={max_length} tokens."); seq_len = max_length - img
     tokens = seq_len + img + (completion_len if is_rl else 0)
     # activations of the text layers, measured on one layer
-    (lin, quad), (lin1, quad1) = layer_activation_bytes(cfg, lora, precision, attn, first_too=True)
+    try: (lin, quad), (lin1, quad1) = layer_activation_bytes(cfg, lora, precision, attn, first_too=True)
+    except Exception as ex:   # a decoder layer we cannot run on fake tensors: Korthikanti et al.'s 34 bytes per hidden unit (16-bit)
+        lin = lin1 = 34 * h * cb / 2; quad = quad1 = 5 * tc.num_attention_heads * cb / 2 if attn == "eager" else 0.0
+        notes.append(f"Could not trace this family's decoder layer ({type(ex).__name__}); text activations from "
+                     "Korthikanti et al.'s formula (34 bytes per hidden unit per token in 16-bit), not measured.")
     per_row_layer = lin * tokens + quad * tokens**2
     if _moe(tc):   # measured on the dense twin as wide as the active experts; add the tokens copied to each expert
         e, k = _moe(tc)
