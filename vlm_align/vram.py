@@ -79,7 +79,7 @@ def _deprecated(kw):
     out = {}
     for k, v in kw.items():
         if k not in _RENAMED: raise TypeError(f"estimate_memory: unknown argument {k}={v!r}; see `show_doc(estimate_memory)`.")
-        warnings.warn(f"estimate_memory({k}=...) is deprecated: use TRL's name {_RENAMED[k]}=.", FutureWarning, stacklevel=3)
+        warnings.warn(f"estimate_memory({k}=...) is deprecated: use TRL's name {_RENAMED[k]}=.", FutureWarning, stacklevel=4)
         out[_RENAMED[k]] = v
     return out
 
@@ -187,6 +187,176 @@ class MemoryEstimate:
     def __repr__(self):
         return f"MemoryEstimate({self.model}, {self.method}: {self.total/1e9:.1f} GB at {self.peak_at})"
 
+# %% ../nbs/02_vram.ipynb #e5a00002
+_SETUP_DEFAULTS = dict(peft_config=True, images_per_row=1, image_size=(1024, 768), image_tokens=None, image_patches=None, processor=None,
+                       quantize_4bit=False, attn="sdpa", fused_lm_head=True, gpu=None, num_gpus=1)
+
+def _plan(model, config=None, **given):
+    "The resolved setup (keyword > `config` > default), checked, with what every memory item needs: a namespace."
+    from types import SimpleNamespace
+    known = set(_DEFAULTS) | set(_SETUP_DEFAULTS) | {"method", "seq_len", "max_length", "beta", "steps_per_generation",
+                                                     "master_weights", "ref_model"}
+    given = dict(given, **_deprecated({k: given.pop(k) for k in list(given) if k not in known}))
+    method, s = _resolve(config, given)
+    p = SimpleNamespace(**dict(_SETUP_DEFAULTS, **{k: v for k, v in s.items()}), method=method, notes=[], sizes={})
+    _check_setup(method, p.precision, p.optim, p.attn, p.image_size, p.vllm_gpu_memory_utilization, p.beta,
+                 per_device_train_batch_size=(p.per_device_train_batch_size, 1),
+                 gradient_accumulation_steps=(p.gradient_accumulation_steps, 1), seq_len=(p.seq_len, 0),
+                 max_length=(p.max_length, 1), num_gpus=(p.num_gpus, 1), images_per_row=(p.images_per_row, 0),
+                 image_tokens=(p.image_tokens, 0), image_patches=(p.image_patches, 0),
+                 num_generations=(p.num_generations, 2 if method in ("grpo", "gspo") else 1),
+                 max_completion_length=(p.max_completion_length, 1), steps_per_generation=(p.steps_per_generation, 1))
+    if p.sharding not in _SHARDING: raise ValueError(f"sharding={p.sharding!r}: expected one of {_SHARDING}.")
+    if p.vllm_mode not in ("colocate", "server"): raise ValueError(f"vllm_mode={p.vllm_mode!r}: expected 'colocate' or 'server'.")
+    _lora_json(p.peft_config)   # refuses anything but None/False/True/LoraConfig, naming `peft_config`
+    if p.gpu is not None: gpu_bytes(p.gpu)
+    if p.quantize_4bit and not p.peft_config: raise ValueError("quantize_4bit=True needs peft_config (QLoRA trains adapters only).")
+    p.cfg = cfg = model_config(model)
+    p.name = model if isinstance(model, str) else getattr(cfg, "_name_or_path", "") or cfg.model_type
+    p.wd, p.ad = _dtypes(p.precision)
+    p.wb = 4 if p.wd == "float32" else 2                      # bytes per weight
+    p.cb = 4 if p.ad is None and p.wd == "float32" else 2     # bytes per activation element
+    p.peft = bool(p.peft_config)
+    p.c = _counts(_to_json(cfg), _lora_json(p.peft_config))
+    p.tc = cfg.get_text_config()
+    p.L, p.h = p.tc.num_hidden_layers, p.tc.hidden_size
+    p.is_pref, p.is_rl = method in ("dpo", "mpo"), method in ("grpo", "gspo")
+    if p.is_rl and p.beta is None: p.beta = 0.0
+    p.trainable = p.c["lora"] if p.peft else p.c["total"]
+    p.tb = 4 if p.peft else p.wb                              # PEFT keeps adapters (and their grads, states) in fp32
+    return p
+
+# %% ../nbs/02_vram.ipynb #e5a00005
+def _weights(p):
+    "Weights (NF4 for QLoRA's linear layers), fp32 adapters, and the reference copy DPO/GRPO need without PEFT."
+    c = p.c
+    if p.quantize_4bit:
+        q = c["linear"]
+        p.sizes["weights"] = int(q * (0.5 + 1 / 64 + 4 / (64 * 256)) + (c["total"] - q) * 2)
+        p.notes.append("QLoRA: linear weights NF4 with double quantisation (4.127 bits), the rest bf16.")
+    else: p.sizes["weights"] = c["total"] * p.wb
+    if p.peft: p.sizes["adapter weights (fp32)"] = p.trainable * 4
+    need_ref = (p.is_pref or (p.is_rl and p.beta > 0)) if p.ref_model is None else bool(p.ref_model)
+    if need_ref and not p.peft: p.sizes["reference weights"] = p.sizes["weights"]
+    elif need_ref: p.notes.append("No reference copy: with PEFT, TRL disables the adapter to get reference log-probs.")
+
+# %% ../nbs/02_vram.ipynb #e5a00008
+def _model_states(p):
+    "Gradients, optimizer states (fp32 with master weights), `adamw_torch`'s step temporaries, sharded over the GPUs."
+    t = p.trainable
+    p.sizes["gradients"] = t * p.tb
+    if p.master_weights is None: p.master_weights = p.sharding.startswith("zero") and p.tb == 2   # DeepSpeed: fp32 master + states
+    if p.master_weights and p.tb == 2:
+        p.sizes["master weights (fp32)"] = t * 4
+        p.notes.append("Mixed precision with fp32 master weights and fp32 optimizer states (as DeepSpeed keeps them).")
+    per_state = 1 if p.optim in ("adamw_8bit", "adamw_bnb_8bit") else (4 if p.master_weights else p.tb)
+    p.sizes["optimizer"] = t * _OPTIMIZERS[p.optim] * per_state
+    p.step_temp = t * per_state if p.optim == "adamw_torch" else 0
+    _shard(p.sizes, p.notes, p.sharding, p.num_gpus, p.c, p.L, p.h, p.wb)
+
+# %% ../nbs/02_vram.ipynb #e5a0000b
+def _tokens(p):
+    "Tokens per row (text + image tokens + completion) and encoder patches per image; `max_length` cuts the text, never images."
+    if getattr(p.cfg, "vision_config", None) is None and p.images_per_row:
+        p.images_per_row = 0; p.notes.append("A text-only model: no image tokens (images_per_row=0).")
+    it, ip = p.image_tokens, p.image_patches
+    if (it is None or ip is None) and p.images_per_row:
+        cit, cip = _image_cost(p.cfg, *p.image_size, processor=p.processor)
+        it, ip = cit if it is None else it, cip if ip is None else ip
+    p.it, p.ip = it or 0, ip or 0
+    p.rows = p.per_device_train_batch_size * (2 if p.is_pref else 1)
+    img, cap = p.images_per_row * p.it, (p.max_length if not p.is_rl else None)
+    if cap is not None and img > cap:
+        raise ValueError(f"max_length={cap} is shorter than the row's {img} image tokens: TRL would cut image tokens "
+                         "and fail. Raise max_length, or shrink the images (image_size=, processor's max_pixels).")
+    if p.seq_len is None: p.seq_len = cap - img if cap is not None else 1024
+    if cap is not None and p.seq_len + img > cap:
+        p.notes.append(f"Rows cut to max_length={cap} tokens."); p.seq_len = cap - img
+    p.tokens = p.seq_len + img + (p.max_completion_length if p.is_rl else 0)
+
+# %% ../nbs/02_vram.ipynb #e5a0000e
+def _text_activations(p):
+    "What the decoder layers keep for backward: one layer measured on fake tensors, times the layers (checkpoints only, with recomputation)."
+    tc, h, cb, tokens = p.tc, p.h, p.cb, p.tokens
+    try: (lin, quad), (lin1, quad1) = layer_activation_bytes(p.cfg, p.peft_config, p.precision, p.attn, first_too=True)
+    except Exception as ex:   # a decoder layer we cannot run on fake tensors: Korthikanti et al.'s 34 bytes per hidden unit (16-bit)
+        lin = lin1 = 34 * h * cb / 2; quad = quad1 = 5 * tc.num_attention_heads * cb / 2 if p.attn == "eager" else 0.0
+        p.notes.append(f"Could not trace this family's decoder layer ({type(ex).__name__}); text activations from "
+                       "Korthikanti et al.'s formula (34 bytes per hidden unit per token in 16-bit), not measured.")
+    per_row_layer = lin * tokens + quad * tokens**2
+    if _moe(tc):   # measured on the dense twin as wide as the active experts; add the tokens copied to each expert
+        e, k = _moe(tc)
+        per_row_layer += tokens * k * h * cb + tokens * e * 4
+        p.notes.append(f"Mixture of experts: {p.c['active']:,} of {p.c['total']:,} parameters active per token ({k} of {e} "
+                       "experts); activations follow the active experts, weights and optimizer states all of them.")
+    first = lin1 * tokens + quad1 * tokens**2
+    if p.gradient_checkpointing: p.sizes["activations"] = int(p.rows * (p.L * tokens * h * cb + per_row_layer))
+    else: p.sizes["activations"] = int(p.rows * (first + (p.L - 1) * per_row_layer))
+
+# %% ../nbs/02_vram.ipynb #e5a00011
+def _lm_head(p):
+    "The LM head: TRL's tiles of 4,096 tokens x 32,768 entries, or (`fused_lm_head=False`) transformers' full-logits loss."
+    V, N, h, cb = p.c["vocab"], p.rows * p.tokens, p.h, p.cb
+    if p.fused_lm_head:
+        head = min(N, 4096) * 32768 * cb + N * h * (4 + cb) + N * 4 * 8
+        if not p.peft: head += V * h * 4                  # fp32 gradient accumulator of the head weight
+        p.sizes["LM head (tiled logits)"] = head
+    else: p.sizes["logits (fp32)"] = int(N * V * _loss_bytes_per_logit(p.ad or p.wd))
+
+# %% ../nbs/02_vram.ipynb #e5a00014
+def _vision_activations(p):
+    "The vision encoder's saved activations: one block measured per patch, times its blocks; none when nothing in it trains."
+    if getattr(p.cfg, "vision_config", None) is None or not p.images_per_row: return
+    per_patch = vision_activation_bytes(p.cfg, p.peft_config, p.precision)
+    patches = p.rows * p.images_per_row * p.ip    # DPO/MPO: TRL repeats each prompt's images for chosen and rejected
+    vl, vh = p.c["vision_layers"], _vision_width(p.cfg.vision_config)
+    if per_patch == 0:
+        p.notes.append("Vision encoder frozen (no trainable parameter in its blocks): it keeps no activations for backward.")
+    elif p.gradient_checkpointing and p.c["vision_checkpointing"]:
+        p.sizes["vision activations"] = int(patches * (vl * vh * p.cb + per_patch))
+    else:
+        if p.gradient_checkpointing: p.notes.append("Vision blocks are not GradientCheckpointingLayers: not checkpointed.")
+        p.sizes["vision activations"] = int(patches * vl * per_patch)
+
+# %% ../nbs/02_vram.ipynb #e5a00017
+def _rollouts(p):
+    "GRPO/GSPO generation: vLLM colocate's share of the GPU, nothing (vLLM server), or `generate`'s KV cache for the whole generation batch."
+    if not p.is_rl: return
+    tc, h = p.tc, p.h
+    gen_rows = p.per_device_train_batch_size * (p.steps_per_generation or p.gradient_accumulation_steps)
+    if p.use_vllm and p.vllm_mode == "server":
+        p.notes.append("vLLM server mode: generation runs on vLLM's own GPU(s), nothing of it on this one.")
+    elif p.use_vllm:
+        if p.gpu is None: raise ValueError("use_vllm=True: pass gpu= (name or bytes) to size vLLM's colocate share.")
+        p.sizes["vLLM colocate"] = int(p.vllm_gpu_memory_utilization * gpu_bytes(p.gpu))
+    else:
+        kvh = getattr(tc, "num_key_value_heads", None) or tc.num_attention_heads
+        hd = getattr(tc, "head_dim", None) or h // tc.num_attention_heads
+        p.sizes["rollout KV cache"] = 2 * p.L * kvh * hd * p.cb * gen_rows * p.tokens
+    n = p.num_generations
+    if n > gen_rows and (gen_rows % n) and (n % gen_rows):
+        p.notes.append(f"TRL needs per_device_train_batch_size*steps_per_generation ({gen_rows}) divisible by num_generations ({n}).")
+
+# %% ../nbs/02_vram.ipynb #e5a0001a
+_RESIDENT = ("weights", "adapter weights (fp32)", "reference weights", "master weights (fp32)", "optimizer",
+             "gathered layer weights", "vLLM colocate", "CUDA context")
+_FORWARD = ("activations", "LM head (tiled logits)", "logits (fp32)", "vision activations")
+
+def _peak(p):
+    "(moment, items alive then): the largest of backward start, optimizer step and rollout, on top of what stays resident."
+    sizes = p.sizes
+    grads = [k for k in sizes if k in ("gradients", "DDP gradient buckets")]
+    moments = {"backward start": [k for k in sizes if k in _FORWARD] + (grads if p.gradient_accumulation_steps > 1 else []),
+               "optimizer step": grads}
+    extra = {"optimizer step": p.step_temp}
+    if "rollout KV cache" in sizes: moments["rollout"] = ["rollout KV cache"]
+    value = {m: sum(sizes[k] for k in ks) + extra.get(m, 0) for m, ks in moments.items()}
+    peak_at = max(value, key=value.get)
+    breakdown = {k: sizes[k] for k in sizes if k in _RESIDENT}
+    breakdown.update({k: sizes[k] for k in moments[peak_at]})
+    if extra.get(peak_at): breakdown["optimizer step temporaries"] = extra[peak_at]
+    return peak_at, breakdown
+
 # %% ../nbs/02_vram.ipynb #067ca1f7
 def estimate_memory(model, # hub id or local path (config only), a config, or a model
                     method=None, # "sft", "dpo", "mpo", "grpo" or "gspo"; None: from `config`'s type, else "sft"
@@ -224,155 +394,21 @@ def estimate_memory(model, # hub id or local path (config only), a config, or a 
     "Estimate the peak GPU memory of one training step from the model's config alone."
     given = {k: v for k, v in locals().items() if k not in ("model", "config", "deprecated") and v is not None}
     given["peft_config"] = peft_config   # None is a choice here: full training
-    given.update(_deprecated(deprecated))
-    method, s = _resolve(config, given)
-    lora, precision, optimizer = s["peft_config"], s["precision"], s["optim"]
-    gradient_checkpointing, batch_size, grad_accum = s["gradient_checkpointing"], s["per_device_train_batch_size"], s["gradient_accumulation_steps"]
-    seq_len, max_length, beta, num_generations = s["seq_len"], s["max_length"], s["beta"], s["num_generations"]
-    completion_len, steps_per_generation, use_vllm = s["max_completion_length"], s["steps_per_generation"], s["use_vllm"]
-    vllm_mode, vllm_gpu_memory_utilization, sharding = s["vllm_mode"], s["vllm_gpu_memory_utilization"], s["sharding"]
-    master_weights, ref_model = s["master_weights"], s["ref_model"]
-    _check_setup(method, precision, optimizer, attn, image_size, vllm_gpu_memory_utilization, beta,
-                 per_device_train_batch_size=(batch_size, 1), gradient_accumulation_steps=(grad_accum, 1),
-                 seq_len=(seq_len, 0), max_length=(max_length, 1), num_gpus=(num_gpus, 1),
-                 images_per_row=(images_per_row, 0), image_tokens=(image_tokens, 0), image_patches=(image_patches, 0),
-                 num_generations=(num_generations, 2 if method in ("grpo", "gspo") else 1),
-                 max_completion_length=(completion_len, 1), steps_per_generation=(steps_per_generation, 1))
-    if sharding not in _SHARDING: raise ValueError(f"sharding={sharding!r}: expected one of {_SHARDING}.")
-    if vllm_mode not in ("colocate", "server"): raise ValueError(f"vllm_mode={vllm_mode!r}: expected 'colocate' or 'server'.")
-    _lora_json(lora)   # refuses anything but None/False/True/LoraConfig, naming `peft_config`
-    if gpu is not None: gpu_bytes(gpu)
-    if quantize_4bit and not lora: raise ValueError("quantize_4bit=True needs peft_config (QLoRA trains adapters only).")
-    cfg = model_config(model)
-    name = model if isinstance(model, str) else getattr(cfg, "_name_or_path", "") or cfg.model_type
-    wd, ad = _dtypes(precision)
-    wb = 4 if wd == "float32" else 2                       # bytes per weight
-    cb = 4 if ad is None and wd == "float32" else 2         # bytes per activation element
-    peft = bool(lora)
-    c = _counts(_to_json(cfg), _lora_json(lora))
-    tc = cfg.get_text_config()
-    L, h = tc.num_hidden_layers, tc.hidden_size
-    notes, sizes = [], {}
-    # weights
-    if quantize_4bit:
-        q = c["linear"] - (0 if c["tied"] else 0)
-        sizes["weights"] = int(q * (0.5 + 1 / 64 + 4 / (64 * 256)) + (c["total"] - q) * 2)
-        notes.append("QLoRA: linear weights NF4 with double quantisation (4.127 bits), the rest bf16.")
-    else: sizes["weights"] = c["total"] * wb
-    trainable = c["lora"] if peft else c["total"]
-    tb = 4 if peft else wb                                  # PEFT keeps adapters (and their grads, states) in fp32
-    if peft: sizes["adapter weights (fp32)"] = trainable * 4
-    # reference model
-    is_pref, is_rl = method in ("dpo", "mpo"), method in ("grpo", "gspo")
-    if is_rl and beta is None: beta = 0.0
-    need_ref = (is_pref or (is_rl and beta > 0)) if ref_model is None else bool(ref_model)
-    if need_ref and not peft: sizes["reference weights"] = sizes["weights"]
-    elif need_ref: notes.append("No reference copy: with PEFT, TRL disables the adapter to get reference log-probs.")
-    # gradients and optimizer
-    sizes["gradients"] = trainable * tb
-    if master_weights is None: master_weights = sharding.startswith("zero") and tb == 2   # DeepSpeed: fp32 master + states
-    if master_weights and tb == 2:
-        sizes["master weights (fp32)"] = trainable * 4
-        notes.append("Mixed precision with fp32 master weights and fp32 optimizer states (as DeepSpeed keeps them).")
-    per_state = 1 if optimizer in ("adamw_8bit", "adamw_bnb_8bit") else (4 if master_weights else tb)
-    sizes["optimizer"] = trainable * _OPTIMIZERS[optimizer] * per_state
-    step_temp = trainable * per_state if optimizer == "adamw_torch" else 0
-    _shard(sizes, notes, sharding, num_gpus, c, L, h, wb)
-    # tokens per forward
-    if getattr(cfg, "vision_config", None) is None and images_per_row:
-        images_per_row = 0; notes.append("A text-only model: no image tokens (images_per_row=0).")
-    if image_tokens is not None and image_patches is not None: it, ip = image_tokens, image_patches
-    elif images_per_row: it, ip = _image_cost(cfg, *image_size, processor=processor)
-    else: it, ip = 0, 0
-    if image_tokens is not None: it = image_tokens
-    if image_patches is not None: ip = image_patches
-    rows = batch_size * (2 if is_pref else 1)
-    img = images_per_row * it
-    if max_length is not None and not is_rl and img > max_length:
-        raise ValueError(f"max_length={max_length} is shorter than the row's {img} image tokens: TRL would cut image tokens "
-                         "and fail. Raise max_length, or shrink the images (image_size=, processor's max_pixels).")
-    if seq_len is None: seq_len = max_length - img if max_length is not None and not is_rl else 1024
-    if max_length is not None and not is_rl and seq_len + img > max_length:
-        notes.append(f"Rows cut to max_length={max_length} tokens."); seq_len = max_length - img
-    tokens = seq_len + img + (completion_len if is_rl else 0)
-    # activations of the text layers, measured on one layer
-    try: (lin, quad), (lin1, quad1) = layer_activation_bytes(cfg, lora, precision, attn, first_too=True)
-    except Exception as ex:   # a decoder layer we cannot run on fake tensors: Korthikanti et al.'s 34 bytes per hidden unit (16-bit)
-        lin = lin1 = 34 * h * cb / 2; quad = quad1 = 5 * tc.num_attention_heads * cb / 2 if attn == "eager" else 0.0
-        notes.append(f"Could not trace this family's decoder layer ({type(ex).__name__}); text activations from "
-                     "Korthikanti et al.'s formula (34 bytes per hidden unit per token in 16-bit), not measured.")
-    per_row_layer = lin * tokens + quad * tokens**2
-    if _moe(tc):   # measured on the dense twin as wide as the active experts; add the tokens copied to each expert
-        e, k = _moe(tc)
-        per_row_layer += tokens * k * h * cb + tokens * e * 4
-        notes.append(f"Mixture of experts: {c['active']:,} of {c['total']:,} parameters active per token ({k} of {e} experts); "
-                     "activations follow the active experts, weights and optimizer states all of them.")
-    first = lin1 * tokens + quad1 * tokens**2
-    if gradient_checkpointing:
-        sizes["activations"] = int(rows * (L * tokens * h * cb + per_row_layer))
-    else: sizes["activations"] = int(rows * (first + (L - 1) * per_row_layer))
-    # LM head
-    V, N = c["vocab"], rows * tokens
-    if fused_lm_head:
-        head = min(N, 4096) * 32768 * cb + N * h * (4 + cb) + N * 4 * 8
-        if not peft: head += V * h * 4                    # fp32 gradient accumulator of the head weight
-        sizes["LM head (tiled logits)"] = head
-    else: sizes["logits (fp32)"] = int(N * V * _loss_bytes_per_logit(ad or wd))
-    # vision encoder: one block measured (per patch); nothing saved when no vision parameter trains
-    if getattr(cfg, "vision_config", None) is not None and images_per_row:
-        per_patch = vision_activation_bytes(cfg, lora, precision)
-        patches = rows * images_per_row * ip    # DPO/MPO: TRL repeats each prompt's images for chosen and rejected
-        vl, vh = c["vision_layers"], _vision_width(cfg.vision_config)
-        if per_patch == 0:
-            notes.append("Vision encoder frozen (no trainable parameter in its blocks): it keeps no activations for backward.")
-        elif gradient_checkpointing and c["vision_checkpointing"]:
-            sizes["vision activations"] = int(patches * (vl * vh * cb + per_patch))
-        else:
-            if gradient_checkpointing: notes.append("Vision blocks are not GradientCheckpointingLayers: not checkpointed.")
-            sizes["vision activations"] = int(patches * vl * per_patch)
-    # rollouts
-    gen = 0
-    if is_rl:
-        spg = steps_per_generation or grad_accum
-        gen_rows = batch_size * spg
-        if use_vllm and vllm_mode == "server":
-            notes.append("vLLM server mode: generation runs on vLLM's own GPU(s), nothing of it on this one.")
-        elif use_vllm:
-            if gpu is None: raise ValueError("use_vllm=True: pass gpu= (name or bytes) to size vLLM's colocate share.")
-            sizes["vLLM colocate"] = int(vllm_gpu_memory_utilization * gpu_bytes(gpu))
-        else:
-            kvh = getattr(tc, "num_key_value_heads", None) or tc.num_attention_heads
-            hd = getattr(tc, "head_dim", None) or h // tc.num_attention_heads
-            gen = 2 * L * kvh * hd * cb * gen_rows * tokens
-            sizes["rollout KV cache"] = gen
-        if num_generations > gen_rows * 1 and (gen_rows % num_generations) and (num_generations % gen_rows):
-            notes.append(f"TRL needs per_device_train_batch_size*steps_per_generation ({gen_rows}) divisible by num_generations ({num_generations}).")
-    sizes["CUDA context"] = CUDA_CONTEXT
-    # the peak
-    resident = [k for k in sizes if k in ("weights", "adapter weights (fp32)", "reference weights", "master weights (fp32)",
-                                          "optimizer", "gathered layer weights", "vLLM colocate", "CUDA context")]
-    fwd = [k for k in sizes if k in ("activations", "LM head (tiled logits)", "logits (fp32)", "vision activations")]
-    grads = [k for k in sizes if k in ("gradients", "DDP gradient buckets")]
-    moments = {"backward start": fwd + (grads if grad_accum > 1 else []), "optimizer step": grads}
-    extra = {"optimizer step": step_temp}
-    if "rollout KV cache" in sizes: moments["rollout"] = ["rollout KV cache"]
-    value = {m: sum(sizes[k] for k in ks) + extra.get(m, 0) for m, ks in moments.items()}
-    peak_at = max(value, key=value.get)
-    breakdown = {k: sizes[k] for k in resident}
-    breakdown.update({k: sizes[k] for k in moments[peak_at]})
-    if extra.get(peak_at): breakdown["optimizer step temporaries"] = extra[peak_at]
-    setup = dict(peft_config=lora, precision=precision, optim=optimizer, gradient_checkpointing=gradient_checkpointing,
-                 per_device_train_batch_size=batch_size, gradient_accumulation_steps=grad_accum, seq_len=seq_len,
-                 max_length=max_length, images_per_row=images_per_row, image_size=image_size, image_tokens=image_tokens,
-                 image_patches=image_patches, processor=processor, quantize_4bit=quantize_4bit, attn=attn,
-                 fused_lm_head=fused_lm_head, ref_model=ref_model, beta=beta, num_generations=num_generations,
-                 max_completion_length=completion_len, steps_per_generation=steps_per_generation, use_vllm=use_vllm,
-                 vllm_mode=vllm_mode, vllm_gpu_memory_utilization=vllm_gpu_memory_utilization, gpu=gpu, num_gpus=num_gpus,
-                 sharding=sharding, master_weights=master_weights)
-    notes.insert(0, f"{tokens} tokens per row ({seq_len} text + {images_per_row}x{it} image"
-                    + (f" + {completion_len} completion" if is_rl else "") + f"); {ip} encoder patches per image.")
-    return MemoryEstimate(name, method, setup, c["total"], trainable, breakdown, sizes, peak_at, notes, it, ip, cfg,
-                          active_params=c["active"])
+    p = _plan(model, config, **given, **deprecated)
+    for item in (_weights, _model_states, _tokens, _text_activations, _lm_head, _vision_activations, _rollouts): item(p)
+    p.sizes["CUDA context"] = CUDA_CONTEXT
+    peak_at, breakdown = _peak(p)
+    setup = {k: getattr(p, k) for k in _SETUP_KEYS}
+    p.notes.insert(0, f"{p.tokens} tokens per row ({p.seq_len} text + {p.images_per_row}x{p.it} image"
+                      + (f" + {p.max_completion_length} completion" if p.is_rl else "") + f"); {p.ip} encoder patches per image.")
+    return MemoryEstimate(p.name, p.method, setup, p.c["total"], p.trainable, breakdown, p.sizes, peak_at, p.notes, p.it, p.ip,
+                          p.cfg, active_params=p.c["active"])
+
+_SETUP_KEYS = ("peft_config", "precision", "optim", "gradient_checkpointing", "per_device_train_batch_size",
+               "gradient_accumulation_steps", "seq_len", "max_length", "images_per_row", "image_size", "image_tokens",
+               "image_patches", "processor", "quantize_4bit", "attn", "fused_lm_head", "ref_model", "beta", "num_generations",
+               "max_completion_length", "steps_per_generation", "use_vllm", "vllm_mode", "vllm_gpu_memory_utilization", "gpu",
+               "num_gpus", "sharding", "master_weights")
 
 # %% ../nbs/02_vram.ipynb #6477bb0e
 def _gb(x): return f"{x/1e9:,.2f}"
