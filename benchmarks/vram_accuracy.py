@@ -38,7 +38,8 @@ def main():
                 for b in a.batch_sizes:
                     kw = dict(lora=lora, batch_size=b, seq_len=a.seq_len, completion_len=a.completion_len)
                     t = time.time()
-                    e = estimate_memory(mid, method, images_per_row=0, steps_per_generation=1, **kw)
+                    e = estimate_memory(mid, method, images_per_row=0, steps_per_generation=1, peft_config=lora,
+                                        per_device_train_batch_size=b, seq_len=a.seq_len, max_completion_length=a.completion_len)
                     head = f"| {mid} | {method} | {'LoRA' if lora else 'full'} | {b} |"
                     if a.trace:
                         got, cpu = trace_peak(mid, method, cpu_only=True, **kw)

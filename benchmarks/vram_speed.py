@@ -18,11 +18,11 @@ def best(f, repeat):
         t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
     return min(ts)
 
-CACHES = [vram._counts, vram._saved_bytes, vram._idefics2_patches, vram._vision_block_bytes]
+CACHES = [vram._counts, vram._saved_bytes, vram._idefics2_patches, vram._vision_block_bytes, vram._processor_cost]
 
 def fresh_estimate(mid, method):
     for c in CACHES: c.cache_clear()
-    return estimate_memory(mid, method, lora=True, gradient_checkpointing=True)
+    return estimate_memory(mid, method, peft_config=True, gradient_checkpointing=True)
 
 def main():
     ap = argparse.ArgumentParser()
@@ -30,7 +30,7 @@ def main():
     ap.add_argument("--method", default="grpo")
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
-    print(f"estimate_memory(model, {a.method!r}, lora=True, gradient_checkpointing=True), best of {a.repeat}, fresh cache\n")
+    print(f"estimate_memory(model, {a.method!r}, peft_config=True, gradient_checkpointing=True), best of {a.repeat}, fresh cache\n")
     print("| model | parameters | meta skeleton s (baseline) | estimate s | ratio |")
     print("|---|---|---|---|---|")
     for mid in a.models:

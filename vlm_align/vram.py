@@ -10,344 +10,18 @@ import contextlib, copy, functools, json, math, warnings
 from dataclasses import dataclass, field
 
 # %% auto #0
-__all__ = ['KNOWN_CONFIGS', 'GPUS', 'CUDA_CONTEXT', 'TRL_TILE', 'ITEM_COLOURS', 'model_config', 'layer_activation_bytes',
-           'vision_activation_bytes', 'gpu_bytes', 'MemoryEstimate', 'estimate_memory', 'measure_peak', 'trace_peak',
-           'seed_tables', 'print_estimate']
+__all__ = ['GPUS', 'CUDA_CONTEXT', 'TRL_TILE', 'RESERVED_OVERHEAD', 'ITEM_COLOURS', 'gpu_bytes', 'MemoryEstimate',
+           'estimate_memory', 'seed_tables', 'print_estimate', 'KNOWN_CONFIGS', 'model_config',
+           'layer_activation_bytes', 'vision_activation_bytes', 'measure_peak', 'trace_peak']
 
 # %% ../nbs/02_vram.ipynb #e57ca04b
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
 
-# %% ../nbs/02_vram.ipynb #124f018b
-_QWEN25_VISION = dict(depth=32, hidden_act="silu", hidden_size=1280, intermediate_size=3420, num_heads=16, in_chans=3,
-                      patch_size=14, spatial_merge_size=2, window_size=112, fullatt_block_indexes=[7, 15, 23, 31],
-                      tokens_per_second=2, temporal_patch_size=2)
-_MROPE = {"type": "mrope", "mrope_section": [16, 24, 24]}
-
-KNOWN_CONFIGS = {
-    "Qwen/Qwen2.5-VL-3B-Instruct": dict(
-        model_type="qwen2_5_vl", hidden_size=2048, intermediate_size=11008, num_hidden_layers=36, num_attention_heads=16,
-        num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True, rms_norm_eps=1e-6, rope_theta=1000000.0,
-        max_position_embeddings=128000, image_token_id=151655, video_token_id=151656, vision_start_token_id=151652,
-        vision_end_token_id=151653, rope_scaling=_MROPE, vision_config=dict(_QWEN25_VISION, out_hidden_size=2048)),
-    "Qwen/Qwen2.5-VL-72B-Instruct": dict(
-        model_type="qwen2_5_vl", hidden_size=8192, intermediate_size=29568, num_hidden_layers=80, num_attention_heads=64,
-        num_key_value_heads=8, vocab_size=152064, tie_word_embeddings=False, rms_norm_eps=1e-6, rope_theta=1000000.0,
-        max_position_embeddings=128000, image_token_id=151655, video_token_id=151656, vision_start_token_id=151652,
-        vision_end_token_id=151653, rope_scaling=_MROPE, vision_config=dict(_QWEN25_VISION, out_hidden_size=8192)),
-    "HuggingFaceM4/idefics2-8b": dict(
-        model_type="idefics2", image_token_id=32001, tie_word_embeddings=False,
-        perceiver_config=dict(model_type="idefics2", hidden_act="silu", resampler_n_latents=64, resampler_depth=3,
-                              resampler_n_heads=16, resampler_head_dim=96, num_key_value_heads=4),
-        text_config=dict(model_type="mistral", hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
-                         num_attention_heads=32, num_key_value_heads=8, vocab_size=32003, rms_norm_eps=1e-5,
-                         max_position_embeddings=32768, sliding_window=4096, pad_token_id=0, tie_word_embeddings=False),
-        vision_config=dict(model_type="idefics2", hidden_size=1152, image_size=980, intermediate_size=4304,
-                           num_attention_heads=16, num_hidden_layers=27, patch_size=14)),
-    "HuggingFaceTB/SmolVLM-Instruct": dict(
-        model_type="idefics3", image_token_id=49153, scale_factor=3, tie_word_embeddings=False, vocab_size=49155,
-        text_config=dict(model_type="llama", hidden_size=2048, intermediate_size=8192, num_hidden_layers=24,
-                         num_attention_heads=32, num_key_value_heads=32, head_dim=64, rms_norm_eps=1e-5,
-                         rope_theta=273768.0, vocab_size=49155, tie_word_embeddings=False),
-        vision_config=dict(model_type="idefics3", hidden_size=1152, intermediate_size=4304, num_hidden_layers=27,
-                           num_attention_heads=16, patch_size=14, image_size=384)),
-    "google/gemma-3-4b-it": dict(
-        model_type="gemma3", mm_tokens_per_image=256, boi_token_index=255999, eoi_token_index=256000,
-        image_token_index=262144,
-        text_config=dict(model_type="gemma3_text", hidden_size=2560, intermediate_size=10240, num_hidden_layers=34,
-                         rope_scaling={"factor": 8.0, "rope_type": "linear"}, sliding_window=1024),
-        vision_config=dict(model_type="siglip_vision_model", hidden_size=1152, image_size=896, intermediate_size=4304,
-                           num_attention_heads=16, num_hidden_layers=27, patch_size=14, vision_use_head=False)),
-}
-
-# %% ../nbs/02_vram.ipynb #7f433de6
-def model_config(model, # hub id or local path, a `PretrainedConfig`, or a model
-                ):
-    "The `transformers` config of `model`, offline for the ids in `KNOWN_CONFIGS`."
-    from transformers import AutoConfig, CONFIG_MAPPING, PretrainedConfig
-    if isinstance(model, PretrainedConfig): return model
-    if isinstance(model, torch.nn.Module):
-        if getattr(model, "config", None) is None: raise TypeError("model: a torch module without `.config`; pass its transformers config instead.")
-        return model.config
-    if isinstance(model, dict): d = dict(model)
-    elif isinstance(model, str) and model in KNOWN_CONFIGS: d = copy.deepcopy(KNOWN_CONFIGS[model])
-    elif isinstance(model, str):
-        try: return AutoConfig.from_pretrained(model)
-        except Exception as e:
-            raise ValueError(f"model={model!r}: no config found ({type(e).__name__}). Pass a local path with config.json, "
-                             f"a transformers config, or one of the offline ids {sorted(KNOWN_CONFIGS)}.") from e
-    else: raise TypeError(f"model: expected a hub id, path, config or model, got {type(model).__name__}.")
-    mt = d.pop("model_type")
-    return CONFIG_MAPPING[mt](**d)
-
-# %% ../nbs/02_vram.ipynb #c7a8f9d6
-def _meta_model(cfg):
-    from transformers import AutoModelForImageTextToText, AutoModelForCausalLM
-    with torch.device("meta"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try: return AutoModelForImageTextToText.from_config(cfg)
-        except ValueError: return AutoModelForCausalLM.from_config(cfg)
-
-def _lora_config(lora):
-    from peft import LoraConfig
-    if lora is True: return LoraConfig(target_modules="all-linear")
-    if isinstance(lora, LoraConfig): return lora
-    raise TypeError(f"lora: expected None/False (full training), True (all-linear, r=8) or a peft.LoraConfig, got {lora!r}.")
-
-def _language_model(m):
-    inner = getattr(m, "model", m)
-    return getattr(inner, "language_model", None) or m.get_decoder()
-
-def _vision_blocks(m):
-    "The vision encoder's block list: the longest `ModuleList` outside the language model."
-    lm = {id(x) for x in _language_model(m).modules()}
-    lists = [x for x in m.modules() if isinstance(x, torch.nn.ModuleList) and len(x) and id(x) not in lm]
-    return max(lists, key=len) if lists else None
-
-@functools.lru_cache(maxsize=64)
-def _counts(cfg_json, lora_json):
-    "Parameter counts from the meta model: total, vision side, LM head (untied), trainable LoRA, linear weights."
-    from transformers import AutoConfig
-    from peft import LoraConfig
-    from peft.tuners.tuners_utils import _maybe_include_all_linear_layers, check_target_module_exists
-    cfg = _from_json(cfg_json)
-    m = _meta_model(cfg)
-    total = sum(p.numel() for p in m.parameters())
-    lm = _language_model(m)
-    text = sum(p.numel() for p in lm.parameters())
-    head = m.get_output_embeddings()
-    tied = head is not None and head.weight is m.get_input_embeddings().weight
-    head_n = 0 if head is None or tied else head.weight.numel()
-    linear = sum(mod.weight.numel() for n, mod in m.named_modules()
-                 if isinstance(mod, torch.nn.Linear) and mod is not head)
-    from transformers.modeling_layers import GradientCheckpointingLayer
-    blocks = _vision_blocks(m)
-    block_ids = {id(mod) for mod in blocks.modules()} if blocks is not None else set()
-    out = dict(total=total, text=text, head=head_n, vision=total - text - head_n, linear=linear, tied=tied,
-               vocab=(head.weight.shape[0] if head is not None else 0), lora=0, lora_vision=0, lm_targets=(),
-               vision_targets=(), block_targets=(), vision_layers=len(blocks) if blocks is not None else 0,
-               vision_checkpointing=blocks is not None and isinstance(blocks[0], GradientCheckpointingLayer))
-    if lora_json is not None:
-        lc = LoraConfig(**json.loads(lora_json))
-        lc = _maybe_include_all_linear_layers(lc, m)
-        lm_names = {id(mod) for mod in lm.modules()}
-        for name, mod in m.named_modules():
-            if isinstance(mod, torch.nn.Linear) and check_target_module_exists(lc, name):
-                r = lc.rank_pattern.get(name.split(".")[-1], lc.r) if lc.rank_pattern else lc.r
-                n = r * (mod.in_features + mod.out_features)
-                out["lora"] += n
-                key = "lm_targets" if id(mod) in lm_names else "vision_targets"
-                if key == "vision_targets": out["lora_vision"] += n
-                if id(mod) in block_ids: out["block_targets"] = tuple(sorted(set(out["block_targets"]) | {name.split(".")[-1]}))
-                out[key] = tuple(sorted(set(out[key]) | {name.split(".")[-1]}))
-    return out
-
-def _to_json(cfg): return cfg.to_json_string(use_diff=False)
-def _from_json(s):
-    from transformers import CONFIG_MAPPING
-    d = json.loads(s); return CONFIG_MAPPING[d.pop("model_type")](**{k: v for k, v in d.items() if k != "transformers_version"})
-
-def _lora_json(lora):
-    if lora is None or lora is False: return None
-    lc = _lora_config(lora)
-    keep = ("r", "target_modules", "exclude_modules", "lora_alpha", "rank_pattern", "layers_to_transform")
-    d = {k: getattr(lc, k) for k in keep}
-    if isinstance(d["target_modules"], set): d["target_modules"] = sorted(d["target_modules"])
-    return json.dumps(d, sort_keys=True, default=list)
-
-# %% ../nbs/02_vram.ipynb #70c7e546
-class _LiveBytes(TorchDispatchMode):
-    "Track the bytes of live tensor storages created inside the mode, their peak, and the part of it made under `tag`."
-    def __init__(self):
-        super().__init__(); self.live, self.now, self.peak = {}, 0, 0
-        self.tag, self.tagged_now, self.tagged_at_peak = False, 0, 0
-    def track(self, t):
-        import weakref
-        if not isinstance(t, torch.Tensor): return
-        st = t.untyped_storage(); key = st._cdata
-        if key in self.live: return
-        n = st.nbytes(); self.now += n; tagged = self.tag
-        if tagged: self.tagged_now += n
-        if self.now > self.peak: self.peak, self.tagged_at_peak = self.now, self.tagged_now
-        def gone(_, key=key, n=n, tagged=tagged):
-            self.now -= n; self.live.pop(key, None)
-            if tagged: self.tagged_now -= n
-        self.live[key] = weakref.ref(st, gone)
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for t in tree_flatten(out)[0]: self.track(t)
-        return out
-
-def _fake(module, mode=None):
-    "Give a meta-device module fake (shape-only) storage, keeping tied parameters (e.g. embeddings and LM head) tied."
-    from torch._subclasses.fake_tensor import FakeTensorMode
-    mode = mode or FakeTensorMode(allow_non_fake_inputs=True)
-    owners = {}   # `to_empty` gives every module its own new Parameter: remember who shared one
-    for mn, mod in module.named_modules(remove_duplicate=False):
-        for pn, p in mod.named_parameters(recurse=False): owners.setdefault(id(p), []).append((mod, pn))
-    with mode: module.to_empty(device="cpu")
-    for shared in owners.values():
-        first = getattr(*shared[0])
-        for mod, pn in shared[1:]: setattr(mod, pn, first)
-    return mode
-
-@contextlib.contextmanager
-def _saved_tensors(mode, params, autocast_dtype):
-    "Run a forward inside: the yielded dict gets the bytes of each storage autograd saves for backward (parameters excluded)."
-    saved = {}
-    def pack(t):
-        st = t.untyped_storage()
-        if st._cdata not in params: saved[st._cdata] = st.nbytes()
-        return t
-    ac = torch.autocast("cpu", dtype=getattr(torch, autocast_dtype)) if autocast_dtype else torch.autocast("cpu", enabled=False)
-    with mode, torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), ac, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield saved
-
-@functools.lru_cache(maxsize=256)
-def _saved_bytes(text_json, lora_json, weight_dtype, autocast_dtype, attn, seq):
-    "Bytes autograd saves in one forward of the text model described by `text_json` on one row of `seq` tokens."
-    from transformers import AutoModel
-    from peft import LoraConfig, get_peft_model
-    tc = _from_json(text_json)
-    tc._attn_implementation = attn
-    with torch.device("meta"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        m = AutoModel.from_config(tc, dtype=getattr(torch, weight_dtype), attn_implementation=attn)
-        if lora_json is None: m.requires_grad_(True)
-        else: m = get_peft_model(m, LoraConfig(**json.loads(lora_json)))
-    mode = _fake(m)
-    params = {p.untyped_storage()._cdata for p in m.parameters()} | {b.untyped_storage()._cdata for b in m.buffers()}
-    with _saved_tensors(mode, params, autocast_dtype) as saved:
-        x = torch.randn(1, seq, tc.hidden_size, dtype=getattr(torch, weight_dtype), requires_grad=lora_json is None)
-        m(inputs_embeds=x, use_cache=False)
-    return sum(saved.values())
-
-def _text_json(cfg, layers):
-    tc = copy.deepcopy(cfg.get_text_config())
-    tc.num_hidden_layers = layers
-    if getattr(tc, "layer_types", None): tc.layer_types = tc.layer_types[:layers]
-    return _to_json(tc)
-
-def layer_activation_bytes(model, # hub id, path, config or model
-                           lora=True, # None/False, True or a `peft.LoraConfig`
-                           precision="bf16", # "fp32", "bf16", "fp16" or "mixed"
-                           attn="sdpa", # "sdpa" or "eager"
-                           first_too=False, # also return the first layer plus final norm (its input needs no gradient)
-                          ):
-    "Bytes one text decoder layer keeps for backward per row: `(per_token, per_token_squared)`."
-    cfg = model_config(model)
-    wd, ad = _dtypes(precision)
-    lj = _lora_json(lora)
-    if lj is not None:   # the same layers, named as inside the text model alone
-        d = json.loads(lj); d["target_modules"] = list(_counts(_to_json(cfg), lj)["lm_targets"]) or ["none_matching"]
-        d["exclude_modules"] = None; lj = json.dumps(d, sort_keys=True)
-    a, b = 256, 512
-    one = [_saved_bytes(_text_json(cfg, L), lj, wd, ad, attn, s) for L in (1, 2) for s in (a, b)]
-    def fit(ya, yb):   # y = lin*s + quad*s^2 through (a, ya), (b, yb)
-        quad = max(0.0, (yb / b - ya / a) / (b - a))
-        return ya / a - quad * a, quad
-    layer, first = fit(one[2] - one[0], one[3] - one[1]), fit(one[0], one[1])
-    return layer if not first_too else (layer, first)
-
-def _dtypes(precision):
-    "(weight dtype, autocast dtype) for a precision name."
-    if precision == "fp32": return "float32", None
-    if precision == "bf16": return "bfloat16", "bfloat16"
-    if precision == "fp16": return "float32", "float16"   # fp16 needs fp32 master weights (GradScaler)
-    if precision == "mixed": return "float32", "bfloat16"
-    raise ValueError(f"precision={precision!r}: expected 'fp32', 'bf16', 'fp16' or 'mixed'.")
-
-# %% ../nbs/02_vram.ipynb #707c99d0
-from .data import image_token_count
-
-# %% ../nbs/02_vram.ipynb #eabb6777
-def _image_processor(cfg):
-    "(image processor, `image_token_count` keyword overrides) of the family's defaults, sized from `cfg`."
-    import transformers as tf
-    mt, vc = cfg.model_type, getattr(cfg, "vision_config", None)
-    if mt in ("qwen2_vl", "qwen2_5_vl", "qwen3_vl"):
-        return tf.Qwen2VLImageProcessor(patch_size=vc.patch_size, merge_size=vc.spatial_merge_size), {}
-    if mt in ("idefics3", "smolvlm"):
-        tile = vc.image_size   # SmolVLM/Idefics3: tiles of the encoder's size, longest edge 4 tiles
-        ip = tf.Idefics3ImageProcessor(size={"longest_edge": 4 * tile}, max_image_size={"longest_edge": tile})
-        return ip, dict(image_seq_len=(tile // vc.patch_size) ** 2 // cfg.scale_factor ** 2)
-    if mt == "idefics2":
-        return tf.Idefics2ImageProcessor(do_image_splitting=False), dict(image_seq_len=cfg.perceiver_config.resampler_n_latents)
-    if mt == "gemma3":
-        return (tf.Gemma3ImageProcessor(size={"height": vc.image_size, "width": vc.image_size}),
-                dict(image_seq_length=cfg.mm_tokens_per_image))
-    if mt == "llava":
-        s = vc.image_size
-        return (tf.CLIPImageProcessor(size={"shortest_edge": s}, crop_size={"height": s, "width": s}),
-                dict(patch_size=vc.patch_size, num_additional_image_tokens=1,
-                     vision_feature_select_strategy=cfg.vision_feature_select_strategy))
-    if mt == "paligemma":
-        s = vc.image_size
-        return tf.SiglipImageProcessor(size={"height": s, "width": s}), dict(image_seq_length=(s // vc.patch_size) ** 2)
-    raise ValueError(f"model_type={mt!r}: no image processor known; pass processor= (the model's AutoProcessor) "
-                     "or image_tokens= and image_patches= to estimate_memory.")
-
-@functools.lru_cache(maxsize=256)
-def _idefics2_patches(ip, width, height):
-    "Idefics2's encoder patches: the perceiver's latents do not follow them, so resize like the image processor does."
-    from PIL import Image
-    pv = ip(images=[[Image.new("RGB", (width, height))]], return_tensors="pt")["pixel_values"]
-    return pv.shape[1] * math.ceil(pv.shape[-2] / 14) * math.ceil(pv.shape[-1] / 14)
-
-def _image_cost(cfg, width, height, processor=None):
-    "(LLM tokens, encoder patches) for one `width`×`height` image: `image_token_count`, times the family's merge factor."
-    ip, kw = (processor, {}) if processor is not None else _image_processor(cfg)
-    tokens = image_token_count(ip, width, height, **kw)
-    mt, vc = cfg.model_type, getattr(cfg, "vision_config", None)
-    if mt in ("qwen2_vl", "qwen2_5_vl", "qwen3_vl"): return tokens, tokens * vc.spatial_merge_size ** 2  # 2×2 merge
-    if mt in ("idefics3", "smolvlm"): return tokens, tokens * cfg.scale_factor ** 2                       # pixel shuffle
-    if mt == "gemma3": return tokens, tokens * (vc.image_size // vc.patch_size) ** 2 // cfg.mm_tokens_per_image  # pooling
-    if mt == "llava":   # CLIP adds a CLS position; the "default" strategy drops it from the tokens
-        return tokens, tokens + (cfg.vision_feature_select_strategy == "default")
-    if mt == "idefics2": return tokens, _idefics2_patches(getattr(ip, "image_processor", ip), width, height)
-    return tokens, tokens
-
-# %% ../nbs/02_vram.ipynb #29b65221
-@functools.lru_cache(maxsize=64)
-def _vision_block_bytes(cfg_json, targets, weight_dtype, autocast_dtype):
-    "Bytes one vision block saves for backward per patch; `targets`: LoRA suffixes in the block, None for full training."
-    import numpy as np
-    from peft import LoraConfig, inject_adapter_in_model
-    cfg = _from_json(cfg_json)
-    vc = cfg.vision_config
-    blk = _vision_blocks(_meta_model(cfg))[0]
-    if targets is None: blk.requires_grad_(True)
-    else: blk = inject_adapter_in_model(LoraConfig(target_modules=list(targets)), blk)
-    wd = getattr(torch, weight_dtype)
-    blk = blk.to(wd)
-    mode = _fake(blk)
-    params = {p.untyped_storage()._cdata for p in blk.parameters()}
-    qwen = cfg.model_type in ("qwen2_vl", "qwen2_5_vl", "qwen3_vl")
-    def saved_at(P):
-        with _saved_tensors(mode, params, autocast_dtype) as saved:
-            if qwen:   # cu_seqlens only feeds `.tolist()` (window lengths): a numpy array keeps it concrete
-                hd = vc.hidden_size // vc.num_heads
-                x = torch.randn(P, vc.hidden_size, dtype=wd, requires_grad=True)
-                blk(x, cu_seqlens=np.array([0, P]), position_embeddings=(torch.randn(P, hd), torch.randn(P, hd)))
-            else:
-                x = torch.randn(1, P, vc.hidden_size, dtype=wd, requires_grad=True)
-                blk(x, attention_mask=None)
-        return sum(saved.values())
-    a, b = 256, 512
-    return (saved_at(b) - saved_at(a)) / (b - a)
-
-def vision_activation_bytes(model, # hub id, path, config or model
-                            lora=True, # None/False, True or a `peft.LoraConfig`
-                            precision="bf16", # "fp32", "bf16", "fp16" or "mixed"
-                           ) -> float:
-    "Bytes one vision-encoder block keeps for backward per patch (0 when no vision parameter trains)."
-    cfg = model_config(model)
-    c = _counts(_to_json(cfg), _lora_json(lora))
-    if lora and not c["block_targets"]: return 0.0
-    wd, ad = _dtypes(precision)
-    return _vision_block_bytes(_to_json(cfg), c["block_targets"] if lora else None, wd, ad)
+# %% ../nbs/02_vram.ipynb #a2b00002
+from .vram_machinery import (KNOWN_CONFIGS, model_config, layer_activation_bytes, vision_activation_bytes, measure_peak,
+                             trace_peak, _counts, _to_json, _lora_json, _image_cost, _moe, _vision_width, _dtypes, _LiveBytes,
+                             _saved_bytes, _idefics2_patches, _vision_block_bytes, _processor_cost, _meta_model)
+_all_ = ["KNOWN_CONFIGS", "model_config", "layer_activation_bytes", "vision_activation_bytes", "measure_peak", "trace_peak"]
 
 # %% ../nbs/02_vram.ipynb #fc83b43c
 GPUS = {  # nominal memory (GiB) and bf16 support
@@ -357,17 +31,129 @@ GPUS = {  # nominal memory (GiB) and bf16 support
 def gpu_bytes(gpu, # a name in `GPUS` (e.g. "T4", "A100-40GB", "H100") or a byte count
              ) -> int:
     "Nominal memory of `gpu` in bytes."
-    if isinstance(gpu, (int, float)): return int(gpu)
+    if isinstance(gpu, bool) or not isinstance(gpu, (int, float, str)):
+        raise TypeError(f"gpu={gpu!r}: expected a name in GPUS (e.g. 'H100') or a byte count.")
+    if isinstance(gpu, (int, float)):
+        if not math.isfinite(gpu) or gpu <= 0: raise ValueError(f"gpu={gpu!r}: a byte count must be positive, e.g. 80 * 2**30.")
+        return int(gpu)
     key = {k.lower(): k for k in GPUS}.get(str(gpu).lower().replace(" ", "-"))
     if key is None: raise ValueError(f"gpu={gpu!r}: unknown; use one of {list(GPUS)} or a byte count.")
     return GPUS[key][0] * 2**30
 
 _METHODS = ("sft", "dpo", "mpo", "grpo", "gspo")
+_PRECISIONS = ("fp32", "bf16", "fp16", "mixed")
 _OPTIMIZERS = {"adamw_torch": 2, "adamw_torch_fused": 2, "adamw_8bit": 2, "adamw_bnb_8bit": 2, "sgd": 0}
 CUDA_CONTEXT = 500 * 10**6   # field notes: 0.3-0.7 GB, not counted by max_memory_allocated
 TRL_TILE = 4096 * 32768      # TRL 1.16 fused LM head tile (tokens x vocab entries)
 
+def _positive_int(name, v, minimum=1):
+    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+        raise ValueError(f"{name}={v!r}: expected an integer >= {minimum}.")
+
+def _check_setup(method, precision, optimizer, attn, image_size, vllm_gpu_memory_utilization, beta, **ints):
+    "Refuse nonsense before any work, naming the argument, what was expected and what to do."
+    if method not in _METHODS: raise ValueError(f"method={method!r}: expected one of {_METHODS}.")
+    if precision not in _PRECISIONS: raise ValueError(f"precision={precision!r}: expected one of {_PRECISIONS}.")
+    if optimizer not in _OPTIMIZERS: raise ValueError(f"optimizer={optimizer!r}: expected one of {list(_OPTIMIZERS)}.")
+    if attn not in ("sdpa", "eager"): raise ValueError(f"attn={attn!r}: expected 'sdpa' or 'eager'.")
+    for k, (v, lo) in ints.items():
+        if v is not None: _positive_int(k, v, lo)
+    ok = isinstance(image_size, (tuple, list)) and len(image_size) == 2 and all(
+        isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in image_size)
+    if not ok: raise ValueError(f"image_size={image_size!r}: expected (width, height) in pixels, e.g. (1024, 768).")
+    u = vllm_gpu_memory_utilization
+    if isinstance(u, bool) or not isinstance(u, (int, float)) or not 0 < u <= 1:
+        raise ValueError(f"vllm_gpu_memory_utilization={u!r}: expected a share of the GPU in (0, 1], e.g. 0.3.")
+    if beta is not None and (isinstance(beta, bool) or not isinstance(beta, (int, float)) or not math.isfinite(beta) or beta < 0):
+        raise ValueError(f"beta={beta!r}: expected a KL coefficient >= 0 (0.0: no reference model).")
+
+_SHARDING = ("ddp", "zero1", "zero2", "zero3", "fsdp")
+_DEFAULTS = dict(precision="bf16", optim="adamw_torch_fused", gradient_checkpointing=False, per_device_train_batch_size=1,
+                 gradient_accumulation_steps=1, num_generations=8, max_completion_length=512, use_vllm=False,
+                 vllm_mode="colocate", vllm_gpu_memory_utilization=0.3, sharding="ddp")
+_RENAMED = dict(lora="peft_config", batch_size="per_device_train_batch_size", grad_accum="gradient_accumulation_steps",
+                completion_len="max_completion_length", optimizer="optim")
+
+def _deprecated(kw):
+    "Older keyword names, mapped to TRL's, with a warning; anything else is refused, naming it."
+    out = {}
+    for k, v in kw.items():
+        if k not in _RENAMED: raise TypeError(f"estimate_memory: unknown argument {k}={v!r}; see `show_doc(estimate_memory)`.")
+        warnings.warn(f"estimate_memory({k}=...) is deprecated: use TRL's name {_RENAMED[k]}=.", FutureWarning, stacklevel=4)
+        out[_RENAMED[k]] = v
+    return out
+
+def _trl_fields(config):
+    "(method, settings) that decide memory, read from a TRL config."
+    from trl import SFTConfig, DPOConfig, GRPOConfig
+    if not isinstance(config, (SFTConfig, DPOConfig, GRPOConfig)):
+        raise TypeError(f"config: expected a TRL SFTConfig, DPOConfig or GRPOConfig, got {type(config).__name__}.")
+    optim = getattr(config.optim, "value", config.optim)
+    f = dict(per_device_train_batch_size=config.per_device_train_batch_size, optim=optim,
+             gradient_accumulation_steps=config.gradient_accumulation_steps,
+             gradient_checkpointing=bool(config.gradient_checkpointing),
+             precision="bf16" if config.bf16 else "fp16" if config.fp16 else "fp32")
+    ds = config.deepspeed
+    if isinstance(ds, str):
+        with open(ds) as fh: ds = json.load(fh)
+    if isinstance(ds, dict): f["sharding"] = f"zero{ds.get('zero_optimization', {}).get('stage', 0)}".replace("zero0", "ddp")
+    if config.fsdp: f["sharding"] = "fsdp"
+    if isinstance(config, GRPOConfig):
+        f.update(num_generations=config.num_generations, max_completion_length=config.max_completion_length,
+                 steps_per_generation=config.steps_per_generation, beta=config.beta, use_vllm=config.use_vllm,
+                 vllm_mode=config.vllm_mode, vllm_gpu_memory_utilization=config.vllm_gpu_memory_utilization)
+        return ("gspo" if config.importance_sampling_level == "sequence" else "grpo"), f
+    f["max_length"] = config.max_length
+    if isinstance(config, DPOConfig):
+        if config.precompute_ref_log_probs: f["ref_model"] = False
+        return ("mpo" if "sft" in config.loss_type and len(config.loss_type) > 1 else "dpo"), f
+    return "sft", f
+
+def _resolve(config, given):
+    "(method, settings): what the caller gave, else what `config` says, else the defaults."
+    method, s = ("sft", {}) if config is None else _trl_fields(config)
+    s = {k: v for k, v in s.items() if v is not None}
+    method = given.pop("method", None) or method
+    if config is not None and method.replace("gspo", "grpo").replace("mpo", "dpo") != _trl_fields(config)[0].replace("gspo", "grpo").replace("mpo", "dpo"):
+        raise ValueError(f"method={method!r} does not match config ({type(config).__name__}); drop one of them.")
+    out = dict(_DEFAULTS, **s, **given)
+    for k in ("seq_len", "max_length", "beta", "steps_per_generation", "master_weights", "ref_model"): out.setdefault(k, None)
+    return method, out
+
+def _shard(sizes, notes, sharding, num_gpus, c, L, h, wb):
+    "Divide the model states among `num_gpus` GPUs as the engine does (per GPU), in place."
+    if num_gpus == 1: return
+    N, parts = num_gpus, {"ddp": [], "zero1": ["optimizer", "master weights (fp32)"]}
+    parts["zero2"] = parts["zero1"] + ["gradients"]
+    parts["zero3"] = parts["fsdp"] = parts["zero2"] + ["weights", "reference weights", "adapter weights (fp32)"]
+    for k in parts[sharding]:
+        if k in sizes: sizes[k] = -(-sizes[k] // N)
+    if sharding == "ddp" and sizes.get("gradients"):
+        sizes["DDP gradient buckets"] = sizes["gradients"]   # DDP all-reduces through flat buckets of the gradients
+    if sharding in ("zero3", "fsdp"):   # each layer's weights are gathered whole for its forward/backward, the next one prefetched
+        sizes["gathered layer weights"] = int(2 * max(c["text"] - c["vocab"] * h, 0) / L * wb)
+    notes.append(f"{num_gpus} GPUs, {sharding}: per-GPU memory; sharded: {', '.join(parts[sharding]) or 'nothing'}.")
+
+@functools.lru_cache(maxsize=8)
+def _loss_bytes_per_logit(dtype):
+    "Peak live bytes per logit element of transformers' causal-LM loss (fp32 upcast, log-softmax, backward), traced on fake tensors."
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from transformers.loss.loss_utils import ForCausalLMLoss
+    N, V, h, dt = 256, 8192, 64, getattr(torch, dtype)
+    mode, live = FakeTensorMode(allow_non_fake_inputs=True), _LiveBytes()
+    with mode:
+        hs, W = torch.randn(1, N, h, dtype=dt, requires_grad=True), torch.randn(V, h, dtype=dt)
+        labels = torch.randint(0, V, (1, N))
+    with mode, live:
+        logits = hs @ W.t()
+        loss = ForCausalLMLoss(logits, labels, V)
+        del logits
+        loss.backward()
+    return (live.peak - N * h * hs.element_size() * 2) / (N * V)
+
 # %% ../nbs/02_vram.ipynb #d7426cb1
+RESERVED_OVERHEAD = 0.10   # assumption, not measured here: the caching allocator's reserve above the peak it hands out
+
 @dataclass
 class MemoryEstimate:
     "Peak GPU memory of one training setup, itemised (bytes)."
@@ -383,25 +169,206 @@ class MemoryEstimate:
     image_tokens: int = 0    # LLM tokens per image (`vlm_align.data.image_token_count`)
     image_patches: int = 0   # vision-encoder patches per image
     _config: object = field(default=None, repr=False)
+    active_params: int = 0   # parameters one token goes through (all but the unused experts of a mixture of experts)
     @property
     def total(self): return int(sum(self.breakdown.values()))
     @property
     def allocated(self):
         "What `torch.cuda.max_memory_allocated` would report: the total without the CUDA context."
         return self.total - self.breakdown.get("CUDA context", 0)
+    @property
+    def reserved(self):
+        "What `torch.cuda.max_memory_reserved` would report: allocated plus the allocator's cache (`RESERVED_OVERHEAD`, an assumption)."
+        return int(self.allocated * (1 + RESERVED_OVERHEAD))
+    @property
+    def nvidia_smi(self):
+        "What `nvidia-smi` would show for the process: reserved plus the CUDA context."
+        return self.reserved + self.breakdown.get("CUDA context", 0)
     def __repr__(self):
         return f"MemoryEstimate({self.model}, {self.method}: {self.total/1e9:.1f} GB at {self.peak_at})"
 
+# %% ../nbs/02_vram.ipynb #e5a00002
+_SETUP_DEFAULTS = dict(peft_config=True, images_per_row=1, image_size=(1024, 768), image_tokens=None, image_patches=None, processor=None,
+                       quantize_4bit=False, attn="sdpa", fused_lm_head=True, gpu=None, num_gpus=1)
+
+def _plan(model, config=None, **given):
+    "The resolved setup (keyword > `config` > default), checked, with what every memory item needs: a namespace."
+    from types import SimpleNamespace
+    known = set(_DEFAULTS) | set(_SETUP_DEFAULTS) | {"method", "seq_len", "max_length", "beta", "steps_per_generation",
+                                                     "master_weights", "ref_model"}
+    given = dict(given, **_deprecated({k: given.pop(k) for k in list(given) if k not in known}))
+    method, s = _resolve(config, given)
+    p = SimpleNamespace(**dict(_SETUP_DEFAULTS, **{k: v for k, v in s.items()}), method=method, notes=[], sizes={})
+    _check_setup(method, p.precision, p.optim, p.attn, p.image_size, p.vllm_gpu_memory_utilization, p.beta,
+                 per_device_train_batch_size=(p.per_device_train_batch_size, 1),
+                 gradient_accumulation_steps=(p.gradient_accumulation_steps, 1), seq_len=(p.seq_len, 0),
+                 max_length=(p.max_length, 1), num_gpus=(p.num_gpus, 1), images_per_row=(p.images_per_row, 0),
+                 image_tokens=(p.image_tokens, 0), image_patches=(p.image_patches, 0),
+                 num_generations=(p.num_generations, 2 if method in ("grpo", "gspo") else 1),
+                 max_completion_length=(p.max_completion_length, 1), steps_per_generation=(p.steps_per_generation, 1))
+    if p.sharding not in _SHARDING: raise ValueError(f"sharding={p.sharding!r}: expected one of {_SHARDING}.")
+    if p.vllm_mode not in ("colocate", "server"): raise ValueError(f"vllm_mode={p.vllm_mode!r}: expected 'colocate' or 'server'.")
+    _lora_json(p.peft_config)   # refuses anything but None/False/True/LoraConfig, naming `peft_config`
+    if p.gpu is not None: gpu_bytes(p.gpu)
+    if p.quantize_4bit and not p.peft_config: raise ValueError("quantize_4bit=True needs peft_config (QLoRA trains adapters only).")
+    p.cfg = cfg = model_config(model)
+    p.name = model if isinstance(model, str) else getattr(cfg, "_name_or_path", "") or cfg.model_type
+    p.wd, p.ad = _dtypes(p.precision)
+    p.wb = 4 if p.wd == "float32" else 2                      # bytes per weight
+    p.cb = 4 if p.ad is None and p.wd == "float32" else 2     # bytes per activation element
+    p.peft = bool(p.peft_config)
+    p.c = _counts(_to_json(cfg), _lora_json(p.peft_config))
+    p.tc = cfg.get_text_config()
+    p.L, p.h = p.tc.num_hidden_layers, p.tc.hidden_size
+    p.is_pref, p.is_rl = method in ("dpo", "mpo"), method in ("grpo", "gspo")
+    if p.is_rl and p.beta is None: p.beta = 0.0
+    p.trainable = p.c["lora"] if p.peft else p.c["total"]
+    p.tb = 4 if p.peft else p.wb                              # PEFT keeps adapters (and their grads, states) in fp32
+    return p
+
+# %% ../nbs/02_vram.ipynb #e5a00005
+def _weights(p):
+    "Weights (NF4 for QLoRA's linear layers), fp32 adapters, and the reference copy DPO/GRPO need without PEFT."
+    c = p.c
+    if p.quantize_4bit:
+        q = c["linear"]
+        p.sizes["weights"] = int(q * (0.5 + 1 / 64 + 4 / (64 * 256)) + (c["total"] - q) * 2)
+        p.notes.append("QLoRA: linear weights NF4 with double quantisation (4.127 bits), the rest bf16.")
+    else: p.sizes["weights"] = c["total"] * p.wb
+    if p.peft: p.sizes["adapter weights (fp32)"] = p.trainable * 4
+    need_ref = (p.is_pref or (p.is_rl and p.beta > 0)) if p.ref_model is None else bool(p.ref_model)
+    if need_ref and not p.peft: p.sizes["reference weights"] = p.sizes["weights"]
+    elif need_ref: p.notes.append("No reference copy: with PEFT, TRL disables the adapter to get reference log-probs.")
+
+# %% ../nbs/02_vram.ipynb #e5a00008
+def _model_states(p):
+    "Gradients, optimizer states (fp32 with master weights), `adamw_torch`'s step temporaries, sharded over the GPUs."
+    t = p.trainable
+    p.sizes["gradients"] = t * p.tb
+    if p.master_weights is None: p.master_weights = p.sharding.startswith("zero") and p.tb == 2   # DeepSpeed: fp32 master + states
+    if p.master_weights and p.tb == 2:
+        p.sizes["master weights (fp32)"] = t * 4
+        p.notes.append("Mixed precision with fp32 master weights and fp32 optimizer states (as DeepSpeed keeps them).")
+    per_state = 1 if p.optim in ("adamw_8bit", "adamw_bnb_8bit") else (4 if p.master_weights else p.tb)
+    p.sizes["optimizer"] = t * _OPTIMIZERS[p.optim] * per_state
+    p.step_temp = t * per_state if p.optim == "adamw_torch" else 0
+    _shard(p.sizes, p.notes, p.sharding, p.num_gpus, p.c, p.L, p.h, p.wb)
+
+# %% ../nbs/02_vram.ipynb #e5a0000b
+def _tokens(p):
+    "Tokens per row (text + image tokens + completion) and encoder patches per image; `max_length` cuts the text, never images."
+    if getattr(p.cfg, "vision_config", None) is None and p.images_per_row:
+        p.images_per_row = 0; p.notes.append("A text-only model: no image tokens (images_per_row=0).")
+    it, ip = p.image_tokens, p.image_patches
+    if (it is None or ip is None) and p.images_per_row:
+        cit, cip = _image_cost(p.cfg, *p.image_size, processor=p.processor)
+        it, ip = cit if it is None else it, cip if ip is None else ip
+    p.it, p.ip = it or 0, ip or 0
+    p.rows = p.per_device_train_batch_size * (2 if p.is_pref else 1)
+    img, cap = p.images_per_row * p.it, (p.max_length if not p.is_rl else None)
+    if cap is not None and img > cap:
+        raise ValueError(f"max_length={cap} is shorter than the row's {img} image tokens: TRL would cut image tokens "
+                         "and fail. Raise max_length, or shrink the images (image_size=, processor's max_pixels).")
+    if p.seq_len is None: p.seq_len = cap - img if cap is not None else 1024
+    if cap is not None and p.seq_len + img > cap:
+        p.notes.append(f"Rows cut to max_length={cap} tokens."); p.seq_len = cap - img
+    p.tokens = p.seq_len + img + (p.max_completion_length if p.is_rl else 0)
+
+# %% ../nbs/02_vram.ipynb #e5a0000e
+def _text_activations(p):
+    "What the decoder layers keep for backward: one layer measured on fake tensors, times the layers (checkpoints only, with recomputation)."
+    tc, h, cb, tokens = p.tc, p.h, p.cb, p.tokens
+    try: (lin, quad), (lin1, quad1) = layer_activation_bytes(p.cfg, p.peft_config, p.precision, p.attn, first_too=True)
+    except Exception as ex:   # a decoder layer we cannot run on fake tensors: Korthikanti et al.'s 34 bytes per hidden unit (16-bit)
+        lin = lin1 = 34 * h * cb / 2; quad = quad1 = 5 * tc.num_attention_heads * cb / 2 if p.attn == "eager" else 0.0
+        p.notes.append(f"Could not trace this family's decoder layer ({type(ex).__name__}); text activations from "
+                       "Korthikanti et al.'s formula (34 bytes per hidden unit per token in 16-bit), not measured.")
+    per_row_layer = lin * tokens + quad * tokens**2
+    if _moe(tc):   # measured on the dense twin as wide as the active experts; add the tokens copied to each expert
+        e, k = _moe(tc)
+        per_row_layer += tokens * k * h * cb + tokens * e * 4
+        p.notes.append(f"Mixture of experts: {p.c['active']:,} of {p.c['total']:,} parameters active per token ({k} of {e} "
+                       "experts); activations follow the active experts, weights and optimizer states all of them.")
+    first = lin1 * tokens + quad1 * tokens**2
+    if p.gradient_checkpointing: p.sizes["activations"] = int(p.rows * (p.L * tokens * h * cb + per_row_layer))
+    else: p.sizes["activations"] = int(p.rows * (first + (p.L - 1) * per_row_layer))
+
+# %% ../nbs/02_vram.ipynb #e5a00011
+def _lm_head(p):
+    "The LM head: TRL's tiles of 4,096 tokens x 32,768 entries, or (`fused_lm_head=False`) transformers' full-logits loss."
+    V, N, h, cb = p.c["vocab"], p.rows * p.tokens, p.h, p.cb
+    if p.fused_lm_head:
+        head = min(N, 4096) * 32768 * cb + N * h * (4 + cb) + N * 4 * 8
+        if not p.peft: head += V * h * 4                  # fp32 gradient accumulator of the head weight
+        p.sizes["LM head (tiled logits)"] = head
+    else: p.sizes["logits (fp32)"] = int(N * V * _loss_bytes_per_logit(p.ad or p.wd))
+
+# %% ../nbs/02_vram.ipynb #e5a00014
+def _vision_activations(p):
+    "The vision encoder's saved activations: one block measured per patch, times its blocks; none when nothing in it trains."
+    if getattr(p.cfg, "vision_config", None) is None or not p.images_per_row: return
+    per_patch = vision_activation_bytes(p.cfg, p.peft_config, p.precision)
+    patches = p.rows * p.images_per_row * p.ip    # DPO/MPO: TRL repeats each prompt's images for chosen and rejected
+    vl, vh = p.c["vision_layers"], _vision_width(p.cfg.vision_config)
+    if per_patch == 0:
+        p.notes.append("Vision encoder frozen (no trainable parameter in its blocks): it keeps no activations for backward.")
+    elif p.gradient_checkpointing and p.c["vision_checkpointing"]:
+        p.sizes["vision activations"] = int(patches * (vl * vh * p.cb + per_patch))
+    else:
+        if p.gradient_checkpointing: p.notes.append("Vision blocks are not GradientCheckpointingLayers: not checkpointed.")
+        p.sizes["vision activations"] = int(patches * vl * per_patch)
+
+# %% ../nbs/02_vram.ipynb #e5a00017
+def _rollouts(p):
+    "GRPO/GSPO generation: vLLM colocate's share of the GPU, nothing (vLLM server), or `generate`'s KV cache for the whole generation batch."
+    if not p.is_rl: return
+    tc, h = p.tc, p.h
+    gen_rows = p.per_device_train_batch_size * (p.steps_per_generation or p.gradient_accumulation_steps)
+    if p.use_vllm and p.vllm_mode == "server":
+        p.notes.append("vLLM server mode: generation runs on vLLM's own GPU(s), nothing of it on this one.")
+    elif p.use_vllm:
+        if p.gpu is None: raise ValueError("use_vllm=True: pass gpu= (name or bytes) to size vLLM's colocate share.")
+        p.sizes["vLLM colocate"] = int(p.vllm_gpu_memory_utilization * gpu_bytes(p.gpu))
+    else:
+        kvh = getattr(tc, "num_key_value_heads", None) or tc.num_attention_heads
+        hd = getattr(tc, "head_dim", None) or h // tc.num_attention_heads
+        p.sizes["rollout KV cache"] = 2 * p.L * kvh * hd * p.cb * gen_rows * p.tokens
+    n = p.num_generations
+    if n > gen_rows and (gen_rows % n) and (n % gen_rows):
+        p.notes.append(f"TRL needs per_device_train_batch_size*steps_per_generation ({gen_rows}) divisible by num_generations ({n}).")
+
+# %% ../nbs/02_vram.ipynb #e5a0001a
+_RESIDENT = ("weights", "adapter weights (fp32)", "reference weights", "master weights (fp32)", "optimizer",
+             "gathered layer weights", "vLLM colocate", "CUDA context")
+_FORWARD = ("activations", "LM head (tiled logits)", "logits (fp32)", "vision activations")
+
+def _peak(p):
+    "(moment, items alive then): the largest of backward start, optimizer step and rollout, on top of what stays resident."
+    sizes = p.sizes
+    grads = [k for k in sizes if k in ("gradients", "DDP gradient buckets")]
+    moments = {"backward start": [k for k in sizes if k in _FORWARD] + (grads if p.gradient_accumulation_steps > 1 else []),
+               "optimizer step": grads}
+    extra = {"optimizer step": p.step_temp}
+    if "rollout KV cache" in sizes: moments["rollout"] = ["rollout KV cache"]
+    value = {m: sum(sizes[k] for k in ks) + extra.get(m, 0) for m, ks in moments.items()}
+    peak_at = max(value, key=value.get)
+    breakdown = {k: sizes[k] for k in sizes if k in _RESIDENT}
+    breakdown.update({k: sizes[k] for k in moments[peak_at]})
+    if extra.get(peak_at): breakdown["optimizer step temporaries"] = extra[peak_at]
+    return peak_at, breakdown
+
 # %% ../nbs/02_vram.ipynb #067ca1f7
 def estimate_memory(model, # hub id or local path (config only), a config, or a model
-                    method="sft", # "sft", "dpo", "mpo", "grpo" or "gspo"
-                    lora=True, # None/False: full training; True: all-linear r=8; or a `peft.LoraConfig`
-                    precision="bf16", # "fp32", "bf16" (bf16 weights + autocast), "fp16" or "mixed" (fp32 weights + autocast)
-                    optimizer="adamw_torch_fused", # "adamw_torch", "adamw_torch_fused" (TRL's default) or "adamw_8bit"
-                    gradient_checkpointing=False, # recompute each layer in backward
-                    batch_size=1, # per-device batch size (prompts for DPO/MPO, completions for GRPO/GSPO)
-                    grad_accum=1, # gradient accumulation steps
-                    seq_len=1024, # text tokens per row (prompt + answer; GRPO: the prompt)
+                    method=None, # "sft", "dpo", "mpo", "grpo" or "gspo"; None: from `config`'s type, else "sft"
+                    config=None, # the TRL `SFTConfig`/`DPOConfig`/`GRPOConfig` you will train with: its fields set the plan
+                    peft_config=True, # a `peft.LoraConfig`; None/False: full training; True: LoRA all-linear, r=8
+                    precision=None, # "bf16" (default; bf16 weights + autocast), "fp32", "fp16" or "mixed" (fp32 weights + autocast)
+                    optim=None, # TRL's `optim`: "adamw_torch_fused" (default), "adamw_torch", "adamw_8bit", "sgd"
+                    gradient_checkpointing=None, # recompute each layer in backward (default False)
+                    per_device_train_batch_size=None, # rows per device (prompts for DPO/MPO, completions for GRPO/GSPO); default 1
+                    gradient_accumulation_steps=None, # default 1
+                    seq_len=None, # text tokens per row (prompt + answer; GRPO: the prompt); default 1024, or what `max_length` leaves
+                    max_length=None, # SFT/DPO: TRL's cap on tokens per row (text + image): the longest row that will run
                     images_per_row=1, # images in each row
                     image_size=(1024, 768), # (width, height) of each image
                     image_tokens=None, # override: LLM tokens per image
@@ -412,123 +379,36 @@ def estimate_memory(model, # hub id or local path (config only), a config, or a 
                     fused_lm_head=True, # TRL 1.16's tiled LM head; False: full fp32 logits
                     ref_model=None, # DPO/MPO/GRPO: None decides like TRL (a copy only without PEFT)
                     beta=None, # GRPO/GSPO: KL coefficient; a reference model only when > 0 (TRL default 0.0)
-                    num_generations=8, # GRPO/GSPO: completions per prompt
-                    completion_len=512, # GRPO/GSPO: max completion tokens
-                    steps_per_generation=None, # GRPO/GSPO: defaults to grad_accum, like TRL
-                    use_vllm=False, # GRPO/GSPO: vLLM colocate instead of `generate`
-                    vllm_gpu_memory_utilization=0.3, # share of the GPU vLLM colocate takes
+                    num_generations=None, # GRPO/GSPO: completions per prompt (default 8)
+                    max_completion_length=None, # GRPO/GSPO: completion tokens (default 512)
+                    steps_per_generation=None, # GRPO/GSPO: defaults to gradient_accumulation_steps, like TRL
+                    use_vllm=None, # GRPO/GSPO: generate with vLLM instead of `generate`
+                    vllm_mode=None, # "colocate" (default: vLLM shares the training GPU) or "server" (its own GPU)
+                    vllm_gpu_memory_utilization=None, # share of the GPU vLLM colocate takes (default 0.3)
                     gpu=None, # GPU name or bytes (needed with vLLM colocate)
+                    num_gpus=1, # data-parallel GPUs
+                    sharding=None, # "ddp" (default), "zero1", "zero2", "zero3" or "fsdp" (full shard); from `config` when it names one
+                    master_weights=None, # fp32 master weights and fp32 optimizer states; None: True under DeepSpeed, else as `precision`
+                    **deprecated, # older names: lora, batch_size, grad_accum, completion_len, optimizer
                    ) -> MemoryEstimate:
     "Estimate the peak GPU memory of one training step from the model's config alone."
-    if method not in _METHODS: raise ValueError(f"method={method!r}: expected one of {_METHODS}.")
-    if optimizer not in _OPTIMIZERS: raise ValueError(f"optimizer={optimizer!r}: expected one of {list(_OPTIMIZERS)}.")
-    if attn not in ("sdpa", "eager"): raise ValueError(f"attn={attn!r}: expected 'sdpa' or 'eager'.")
-    for k, v in dict(batch_size=batch_size, grad_accum=grad_accum, seq_len=seq_len).items():
-        if not isinstance(v, int) or v < 1: raise ValueError(f"{k}={v!r}: expected a positive integer.")
-    if quantize_4bit and not lora: raise ValueError("quantize_4bit=True needs lora (QLoRA trains adapters only).")
-    cfg = model_config(model)
-    name = model if isinstance(model, str) else getattr(cfg, "_name_or_path", "") or cfg.model_type
-    wd, ad = _dtypes(precision)
-    wb = 4 if wd == "float32" else 2                       # bytes per weight
-    cb = 4 if ad is None and wd == "float32" else 2         # bytes per activation element
-    peft = bool(lora)
-    c = _counts(_to_json(cfg), _lora_json(lora))
-    tc = cfg.get_text_config()
-    L, h = tc.num_hidden_layers, tc.hidden_size
-    notes, sizes = [], {}
-    # weights
-    if quantize_4bit:
-        q = c["linear"] - (0 if c["tied"] else 0)
-        sizes["weights"] = int(q * (0.5 + 1 / 64 + 4 / (64 * 256)) + (c["total"] - q) * 2)
-        notes.append("QLoRA: linear weights NF4 with double quantisation (4.127 bits), the rest bf16.")
-    else: sizes["weights"] = c["total"] * wb
-    trainable = c["lora"] if peft else c["total"]
-    tb = 4 if peft else wb                                  # PEFT keeps adapters (and their grads, states) in fp32
-    if peft: sizes["adapter weights (fp32)"] = trainable * 4
-    # reference model
-    is_pref, is_rl = method in ("dpo", "mpo"), method in ("grpo", "gspo")
-    if is_rl and beta is None: beta = 0.0
-    need_ref = (is_pref or (is_rl and beta > 0)) if ref_model is None else bool(ref_model)
-    if need_ref and not peft: sizes["reference weights"] = sizes["weights"]
-    elif need_ref: notes.append("No reference copy: with PEFT, TRL disables the adapter to get reference log-probs.")
-    # gradients and optimizer
-    sizes["gradients"] = trainable * tb
-    per_state = 1 if optimizer in ("adamw_8bit", "adamw_bnb_8bit") else tb
-    sizes["optimizer"] = trainable * _OPTIMIZERS[optimizer] * per_state
-    step_temp = trainable * per_state if optimizer == "adamw_torch" else 0
-    # tokens per forward
-    if image_tokens is not None and image_patches is not None: it, ip = image_tokens, image_patches
-    elif images_per_row: it, ip = _image_cost(cfg, *image_size, processor=processor)
-    else: it, ip = 0, 0
-    if image_tokens is not None: it = image_tokens
-    if image_patches is not None: ip = image_patches
-    rows = batch_size * (2 if is_pref else 1)
-    tokens = seq_len + images_per_row * it + (completion_len if is_rl else 0)
-    # activations of the text layers, measured on one layer
-    (lin, quad), (lin1, quad1) = layer_activation_bytes(cfg, lora, precision, attn, first_too=True)
-    per_row_layer = lin * tokens + quad * tokens**2
-    first = lin1 * tokens + quad1 * tokens**2
-    if gradient_checkpointing:
-        sizes["activations"] = int(rows * (L * tokens * h * cb + per_row_layer))
-    else: sizes["activations"] = int(rows * (first + (L - 1) * per_row_layer))
-    # LM head
-    V, N = c["vocab"], rows * tokens
-    if fused_lm_head:
-        head = min(N, 4096) * 32768 * cb + N * h * (4 + cb) + N * 4 * 8
-        if not peft: head += V * h * 4                    # fp32 gradient accumulator of the head weight
-        sizes["LM head (tiled logits)"] = head
-    else: sizes["logits (fp32)"] = N * V * (cb + 4 + 4)
-    # vision encoder: one block measured (per patch); nothing saved when no vision parameter trains
-    if getattr(cfg, "vision_config", None) is not None and images_per_row:
-        per_patch = vision_activation_bytes(cfg, lora, precision)
-        patches = rows * images_per_row * ip    # DPO/MPO: TRL repeats each prompt's images for chosen and rejected
-        vl, vh = c["vision_layers"], cfg.vision_config.hidden_size
-        if per_patch == 0:
-            notes.append("Vision encoder frozen (no trainable parameter in its blocks): it keeps no activations for backward.")
-        elif gradient_checkpointing and c["vision_checkpointing"]:
-            sizes["vision activations"] = int(patches * (vl * vh * cb + per_patch))
-        else:
-            if gradient_checkpointing: notes.append("Vision blocks are not GradientCheckpointingLayers: not checkpointed.")
-            sizes["vision activations"] = int(patches * vl * per_patch)
-    # rollouts
-    gen = 0
-    if is_rl:
-        spg = steps_per_generation or grad_accum
-        gen_rows = batch_size * spg
-        if use_vllm:
-            if gpu is None: raise ValueError("use_vllm=True: pass gpu= (name or bytes) to size vLLM's colocate share.")
-            sizes["vLLM colocate"] = int(vllm_gpu_memory_utilization * gpu_bytes(gpu))
-        else:
-            kvh = getattr(tc, "num_key_value_heads", None) or tc.num_attention_heads
-            hd = getattr(tc, "head_dim", None) or h // tc.num_attention_heads
-            gen = 2 * L * kvh * hd * cb * gen_rows * tokens
-            sizes["rollout KV cache"] = gen
-        if num_generations > gen_rows * 1 and (gen_rows % num_generations) and (num_generations % gen_rows):
-            notes.append(f"TRL needs batch_size*steps_per_generation ({gen_rows}) divisible by num_generations ({num_generations}).")
-    sizes["CUDA context"] = CUDA_CONTEXT
-    # the peak
-    resident = [k for k in sizes if k in ("weights", "adapter weights (fp32)", "reference weights", "optimizer",
-                                          "vLLM colocate", "CUDA context")]
-    fwd = [k for k in sizes if k in ("activations", "LM head (tiled logits)", "logits (fp32)", "vision activations")]
-    moments = {"backward start": fwd + (["gradients"] if grad_accum > 1 else []),
-               "optimizer step": ["gradients"]}
-    extra = {"optimizer step": step_temp}
-    if "rollout KV cache" in sizes: moments["rollout"] = ["rollout KV cache"]
-    value = {m: sum(sizes[k] for k in ks) + extra.get(m, 0) for m, ks in moments.items()}
-    peak_at = max(value, key=value.get)
-    breakdown = {k: sizes[k] for k in resident}
-    breakdown.update({k: sizes[k] for k in moments[peak_at]})
-    if extra.get(peak_at): breakdown["optimizer step temporaries"] = extra[peak_at]
-    setup = dict(lora=lora, precision=precision, optimizer=optimizer, gradient_checkpointing=gradient_checkpointing,
-                 batch_size=batch_size, grad_accum=grad_accum, seq_len=seq_len, images_per_row=images_per_row,
-                 image_size=image_size, image_tokens=image_tokens, image_patches=image_patches, processor=processor,
-                 quantize_4bit=quantize_4bit, attn=attn, fused_lm_head=fused_lm_head, ref_model=ref_model, beta=beta,
-                 num_generations=num_generations, completion_len=completion_len,
-                 steps_per_generation=steps_per_generation, use_vllm=use_vllm,
-                 vllm_gpu_memory_utilization=vllm_gpu_memory_utilization, gpu=gpu)
-    notes.insert(0, f"{tokens} tokens per row ({seq_len} text + {images_per_row}x{it} image"
-                    + (f" + {completion_len} completion" if is_rl else "") + f"); {ip} encoder patches per image.")
-    return MemoryEstimate(name, method, setup, c["total"], trainable, breakdown, sizes, peak_at, notes, it, ip, cfg)
+    given = {k: v for k, v in locals().items() if k not in ("model", "config", "deprecated") and v is not None}
+    given["peft_config"] = peft_config   # None is a choice here: full training
+    p = _plan(model, config, **given, **deprecated)
+    for item in (_weights, _model_states, _tokens, _text_activations, _lm_head, _vision_activations, _rollouts): item(p)
+    p.sizes["CUDA context"] = CUDA_CONTEXT
+    peak_at, breakdown = _peak(p)
+    setup = {k: getattr(p, k) for k in _SETUP_KEYS}
+    p.notes.insert(0, f"{p.tokens} tokens per row ({p.seq_len} text + {p.images_per_row}x{p.it} image"
+                      + (f" + {p.max_completion_length} completion" if p.is_rl else "") + f"); {p.ip} encoder patches per image.")
+    return MemoryEstimate(p.name, p.method, setup, p.c["total"], p.trainable, breakdown, p.sizes, peak_at, p.notes, p.it, p.ip,
+                          p.cfg, active_params=p.c["active"])
+
+_SETUP_KEYS = ("peft_config", "precision", "optim", "gradient_checkpointing", "per_device_train_batch_size",
+               "gradient_accumulation_steps", "seq_len", "max_length", "images_per_row", "image_size", "image_tokens",
+               "image_patches", "processor", "quantize_4bit", "attn", "fused_lm_head", "ref_model", "beta", "num_generations",
+               "max_completion_length", "steps_per_generation", "use_vllm", "vllm_mode", "vllm_gpu_memory_utilization", "gpu",
+               "num_gpus", "sharding", "master_weights")
 
 # %% ../nbs/02_vram.ipynb #6477bb0e
 def _gb(x): return f"{x/1e9:,.2f}"
@@ -542,6 +422,8 @@ def _table(self:MemoryEstimate):
     if "optimizer step temporaries" in self.breakdown:
         lines.append(f"{'optimizer step temporaries':<{w}}{_gb(self.breakdown['optimizer step temporaries']):>12}")
     lines.append(f"{'total (peak at ' + self.peak_at + ')':<{w}}{_gb(self.total):>12}")
+    lines.append(f"allocated {_gb(self.allocated)} GB (torch.cuda.max_memory_allocated) · reserved ~{_gb(self.reserved)} GB "
+                 f"(max_memory_reserved) · nvidia-smi ~{_gb(self.nvidia_smi)} GB")
     return "\n".join(lines + [f"- {n}" for n in self.notes])
 MemoryEstimate.table = _table
 
@@ -549,7 +431,8 @@ ITEM_COLOURS = {  # one colour per breakdown item, the same in every plot (matpl
     "weights": "#1f77b4", "adapter weights (fp32)": "#aec7e8", "reference weights": "#9467bd", "gradients": "#ff7f0e",
     "optimizer": "#2ca02c", "optimizer step temporaries": "#98df8a", "activations": "#d62728",
     "vision activations": "#ff9896", "LM head (tiled logits)": "#8c564b", "logits (fp32)": "#c49c94",
-    "rollout KV cache": "#e377c2", "vLLM colocate": "#bcbd22", "CUDA context": "#7f7f7f"}
+    "rollout KV cache": "#e377c2", "vLLM colocate": "#bcbd22", "CUDA context": "#7f7f7f",
+    "master weights (fp32)": "#17becf", "gathered layer weights": "#9edae5", "DDP gradient buckets": "#ffbb78"}
 
 def _plot(self:MemoryEstimate, gpu=None, ax=None):
     "Stacked bar of the breakdown at the peak (GB), each item in its `ITEM_COLOURS` colour, with a GPU's capacity as a line."
@@ -560,7 +443,7 @@ def _plot(self:MemoryEstimate, gpu=None, ax=None):
         ax.bar([0], [v / 1e9], bottom=bottom, label=k, color=ITEM_COLOURS.get(k, "#17becf")); bottom += v / 1e9
     if gpu is not None:
         ax.axhline(gpu_bytes(gpu) / 1e9, color="k", ls="--", label=f"{gpu}: {gpu_bytes(gpu)/1e9:.1f} GB")
-    ax.set_xticks([0], [f"{self.method}\n{self.setup['precision']}{' + LoRA' if self.setup['lora'] else ' full'}"])
+    ax.set_xticks([0], [f"{self.method}\n{self.setup['precision']}{' + LoRA' if self.setup['peft_config'] else ' full'}"])
     ax.set_ylabel("GPU memory at peak (GB = 10⁹ bytes)"); ax.set_title(self.model.split("/")[-1], fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
     return ax
@@ -577,138 +460,15 @@ MemoryEstimate.fits = _fits
 
 def _largest_batch(self:MemoryEstimate, gpu, effective=None):
     "Largest per-device batch that fits `gpu`, and the gradient accumulation keeping the effective batch: `(batch, accum)`."
-    effective = effective or self.setup["batch_size"] * self.setup["grad_accum"]
+    effective = effective or self.setup["per_device_train_batch_size"] * self.setup["gradient_accumulation_steps"]
     best = 0
     for b in range(1, effective + 1):
         if effective % b: continue
-        s = dict(self.setup, batch_size=b, grad_accum=effective // b)
+        s = dict(self.setup, per_device_train_batch_size=b, gradient_accumulation_steps=effective // b)
         if estimate_memory(self._config, self.method, **s).fits(gpu): best = b
         else: break
     return (best, effective // best) if best else (0, 0)
 MemoryEstimate.largest_batch = _largest_batch
-
-# %% ../nbs/02_vram.ipynb #db54f57a
-def _build(cfg, lora, precision, device):
-    "The model with random weights on `device` ('meta' for fake tracing), TRL's fused head, and LoRA."
-    from transformers import AutoModelForImageTextToText
-    from trl.trainer.utils import add_fused_lm_head
-    from peft import get_peft_model
-    wd, _ = _dtypes(precision)
-    with torch.device(device), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        m = AutoModelForImageTextToText.from_config(cfg, dtype=getattr(torch, wd))
-        add_fused_lm_head(m)
-        if lora: m = get_peft_model(m, _lora_config(lora))
-        else: m.requires_grad_(True)
-    return m.train()
-
-def _step(model, method, rows, tokens, precision, device, ref=None, beta=0.1):
-    "Forward and backward of one micro-batch of `rows` text rows of `tokens` tokens; returns the loss."
-    import torch.nn.functional as F
-    _, ad = _dtypes(precision)
-    tc = model.config.get_text_config()
-    ids = torch.randint(0, min(tc.vocab_size, 1000), (rows, tokens), device=device)
-    kw = dict(inputs_embeds=model.get_input_embeddings()(ids), labels=ids, fused_lm_head=True)
-    if model.config.model_type in ("qwen2_vl", "qwen2_5_vl", "qwen3_vl"):
-        kw["position_ids"] = torch.arange(tokens, device=device).view(1, 1, -1).expand(3, rows, -1)
-    if model.config.model_type == "gemma3": kw["token_type_ids"] = torch.zeros_like(ids)
-    ac = torch.autocast(device if device != "meta" else "cpu", dtype=getattr(torch, ad)) if ad else torch.autocast("cpu", enabled=False)
-    with ac:
-        if method == "sft": loss = model(**kw).loss
-        else:
-            with torch.no_grad():
-                if ref is not None: r = ref(**kw).log_probs.sum(-1)
-                elif hasattr(model, "disable_adapter"):
-                    with model.disable_adapter(): r = model(**kw).log_probs.sum(-1)
-                else: r = torch.zeros(rows, device=device)
-            lp = model(**kw).log_probs
-            if method in ("dpo", "mpo"):
-                d = lp.sum(-1) - r; h = rows // 2
-                loss = -F.logsigmoid(beta * (d[:h] - d[h:])).mean() - 0.1 * lp[:h].mean()
-            else:
-                ratio = torch.exp(lp - lp.detach())
-                adv = torch.randn(rows, 1, device=device)
-                loss = -torch.min(ratio * adv, torch.clamp(ratio, 0.8, 1.2) * adv).mean() + beta * (lp.sum(-1) - r).mean()
-    loss.backward()
-    return loss
-
-def _rows_tokens(method, batch_size, seq_len, completion_len):
-    if method in ("dpo", "mpo"): return 2 * batch_size, seq_len
-    if method in ("grpo", "gspo"): return batch_size, seq_len + completion_len
-    return batch_size, seq_len
-
-# %% ../nbs/02_vram.ipynb #124d0036
-def measure_peak(model, # hub id, path or config: built with random weights (memory does not depend on their values)
-                 method="sft", # "sft", "dpo", "mpo", "grpo" or "gspo"
-                 lora=True, precision="bf16", optimizer="adamw_torch_fused", batch_size=1, seq_len=1024,
-                 completion_len=512, # GRPO/GSPO completion tokens
-                 steps=2, # training steps; the peak is read over all of them
-                 device="cuda",
-                ) -> int:
-    "Peak `torch.cuda.max_memory_allocated` (bytes) over `steps` real training steps on CUDA, text only."
-    if not torch.cuda.is_available(): raise RuntimeError("measure_peak needs CUDA; on CPU use trace_peak (fake tensors).")
-    cfg = model_config(model)
-    torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats()
-    m = _build(cfg, lora, precision, device)
-    ref = _build(cfg, None, precision, device).eval().requires_grad_(False) if method in ("dpo", "mpo") and not lora else None
-    params = [p for p in m.parameters() if p.requires_grad]
-    if optimizer in ("adamw_8bit", "adamw_bnb_8bit"):
-        import bitsandbytes as bnb; opt = bnb.optim.AdamW8bit(params, lr=1e-6)
-    else: opt = torch.optim.AdamW(params, lr=1e-6, fused=optimizer == "adamw_torch_fused")
-    rows, tokens = _rows_tokens(method, batch_size, seq_len, completion_len)
-    for _ in range(steps):
-        _step(m, method, rows, tokens, precision, device, ref)
-        opt.step(); opt.zero_grad(set_to_none=True)
-    torch.cuda.synchronize()
-    peak = torch.cuda.max_memory_allocated()
-    del m, ref, opt, params; torch.cuda.empty_cache()
-    return peak
-
-# %% ../nbs/02_vram.ipynb #fe5e3a59
-@contextlib.contextmanager
-def _tag_cpu_lm_head(live):
-    "Tag what TRL's LM head allocates in its torch fallbacks, which run only where Triton does not (CPU)."
-    from trl.kernels import chunked_logprob as ck
-    names = ("_forward_tile", "_backward_tile", "_addmm_fp32")
-    orig = {n: getattr(ck, n) for n in names}
-    def tagged(f):
-        def g(*a, **k):
-            live.tag = True
-            try: return f(*a, **k)
-            finally: live.tag = False
-        return g
-    for n in names: setattr(ck, n, tagged(orig[n]))
-    try: yield
-    finally:
-        for n in names: setattr(ck, n, orig[n])
-
-def trace_peak(model, # hub id, path or config, at its real size: nothing is allocated
-               method="sft", lora=True, precision="bf16", optimizer="adamw_torch_fused", batch_size=1, seq_len=1024,
-               completion_len=512, # GRPO/GSPO completion tokens
-               cpu_only=False, # also return the bytes at the peak that only the CPU path of TRL's LM head allocates
-              ):
-    "Peak live tensor bytes of two training steps traced on fake tensors on CPU (optimizer states allocated like AdamW's)."
-    cfg = model_config(model)
-    m = _build(cfg, lora, precision, "meta")
-    ref = _build(cfg, None, precision, "meta").eval().requires_grad_(False) if method in ("dpo", "mpo") and not lora else None
-    mode = _fake(m)
-    if ref is not None: _fake(ref, mode)
-    rows, tokens = _rows_tokens(method, batch_size, seq_len, completion_len)
-    live = _LiveBytes()
-    for mod in (m, ref):
-        if mod is None: continue
-        for t in list(mod.parameters()) + list(mod.buffers()): live.track(t)
-    params = [p for p in m.parameters() if p.requires_grad]
-    states = []
-    with mode, live, _tag_cpu_lm_head(live), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for i in range(2):
-            _step(m, method, rows, tokens, precision, "cpu", ref)
-            if i == 0:   # AdamW's lazily created states: exp_avg and exp_avg_sq like each parameter
-                states = [torch.zeros_like(p) for p in params for _ in range(2)]
-            if optimizer == "adamw_torch": tmp = [torch.zeros_like(p) for p in params]; del tmp
-            for p in params: p.grad = None
-    return (live.peak, live.tagged_at_peak) if cpu_only else live.peak
 
 # %% ../nbs/02_vram.ipynb #a291b1b6
 def seed_tables() -> dict:
@@ -718,7 +478,7 @@ def seed_tables() -> dict:
         sizes = {"weights": N * P, "reference weights": N * P, "gradients": trainable * P,
                  "optimizer": 2 * trainable * P, "activations": 0}
         return MemoryEstimate("HuggingFaceM4/idefics2-8b", "dpo", dict(name=name, precision="fp32" if P == 4 else "bf16",
-                              lora=trainable != N), N, trainable, dict(sizes), sizes, "seed's formula",
+                              peft_config=trainable != N), N, trainable, dict(sizes), sizes, "seed's formula",
                               ["The seed's assumptions: 8B parameters, activations left out."])
     return dict(full_fp32=table(4, N, "full fp32"), lora_bf16=table(2, n, "bf16 + LoRA"))
 

@@ -1,0 +1,116 @@
+"""`estimate_memory` against peak-memory figures others measured and published, with their settings.
+
+    python benchmarks/vram_published.py
+
+Each case: its source, the settings as published, the metric the source printed, and how we mapped it. Only measured
+figures whose settings are complete enough to rebuild the run; nothing here is tuned per case. The estimate compared
+is the one matching the source's metric: `allocated` for `torch.cuda.max_memory_allocated`, `reserved` for
+`torch.cuda.max_memory_reserved` (allocated plus `RESERVED_OVERHEAD`, an assumption).
+
+Sources
+  SWIFT  ms-swift 1.x, docs/source_en/LLM/Benchmark.md (github.com/modelscope/ms-swift, commit 4692215): A100 80GB,
+         torch 2.1.1, flash-attn 2.3.4; `swift sft`, bf16 weights (--dtype AUTO), batch 1, gradient checkpointing on,
+         flash attention on, LoRA r=8 on DEFAULT targets (Qwen: the fused c_attn), gradient accumulation 16, dataset
+         cls-fudan-news-zh (3234±2547 tokens, rows longer than --max_length dropped, so the longest rows are
+         ~max_length), unless the row says otherwise. Metric: "GPU Memory (GiB)" = sum of torch.cuda.max_memory_reserved
+         (swift's get_max_cuda_memory), GiB = 2^30 bytes. Qwen-1.x (remote code, model_type "qwen") is mapped to a
+         transformers Qwen2 config of the same shapes (q/k/v biases, SwiGLU, untied head); its DEFAULT LoRA target,
+         the fused c_attn, is mapped to q_proj/k_proj/v_proj (same inputs; 6.3M instead of 4.2M adapter parameters).
+         Swift 1.x trains with HF Trainer's plain loss on full logits (no TRL fused head): fused_lm_head=False. Full
+         fine-tuning: HF Trainer's AdamW ("adamw_torch") on bf16 weights, i.e. pure bf16 states.
+  LITGPT Lightning-AI/litgpt tutorials/resource-tables.md (lit-gpt commit 8641822, 10/20/2023): 1x A100-SXM4-40GB,
+         torch 2.1.0, --precision bf16-true, finetune/lora.py: LoRA r=8 on query and value only, no gradient
+         checkpointing, AdamW (foreach), Alpaca: longest row 1304 tokens for Llama 2, 1044 for phi-1.5 (published);
+         micro-batches padded to their longest row. Metric: "Max GPU RAM" = torch.cuda.max_memory_allocated()/1e9
+         (the script's "Memory used"). bnb.nf4-dq = QLoRA NF4 with double quantisation. LitGPT computes the loss on
+         chunks of logits (closest to TRL's tiled head: fused_lm_head=True); its adapters are bf16 (ours fp32: +4
+         bytes per adapter parameter, under 0.05 GB here).
+"""
+import argparse, statistics, warnings
+from peft import LoraConfig
+from vlm_align.vram import estimate_memory, RESERVED_OVERHEAD
+
+GiB, GB = 2**30, 1e9
+
+def qwen1(hidden, inter, layers, heads, vocab):
+    "Qwen-1.x shapes as a transformers Qwen2 config (Qwen's intermediate_size counts both halves of the SwiGLU)."
+    return dict(model_type="qwen2", hidden_size=hidden, intermediate_size=inter // 2, num_hidden_layers=layers,
+                num_attention_heads=heads, num_key_value_heads=heads, vocab_size=vocab, tie_word_embeddings=False,
+                max_position_embeddings=32768, rms_norm_eps=1e-6)
+
+QWEN_1_8B = qwen1(2048, 11008, 24, 16, 151936)     # Qwen/Qwen-1_8B-Chat config.json
+QWEN_7B = qwen1(4096, 22016, 32, 32, 151936)       # Qwen/Qwen-7B-Chat config.json
+QWEN_14B = qwen1(5120, 27392, 40, 40, 152064)      # Qwen/Qwen-14B-Chat config.json
+LLAMA2_7B = dict(model_type="llama", hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
+                 num_attention_heads=32, num_key_value_heads=32, vocab_size=32000, tie_word_embeddings=False)
+LLAMA2_13B = dict(model_type="llama", hidden_size=5120, intermediate_size=13824, num_hidden_layers=40,
+                  num_attention_heads=40, num_key_value_heads=40, vocab_size=32000, tie_word_embeddings=False)
+PHI_1_5 = dict(model_type="phi", hidden_size=2048, intermediate_size=8192, num_hidden_layers=24, num_attention_heads=32,
+               vocab_size=51200, partial_rotary_factor=0.5, hidden_act="gelu_new", tie_word_embeddings=False)
+
+QKV = LoraConfig(r=8, target_modules=["q_proj", "k_proj", "v_proj"])
+QV = LoraConfig(r=8, target_modules=["q_proj", "v_proj"])
+SWIFT = dict(images_per_row=0, gradient_checkpointing=True, per_device_train_batch_size=1, fused_lm_head=False,
+             gradient_accumulation_steps=16, peft_config=QKV, optim="adamw_torch")
+SWIFT_FULL = dict(SWIFT, peft_config=None)
+LITGPT = dict(images_per_row=0, gradient_checkpointing=False, optim="adamw_torch", fused_lm_head=True)
+
+def case(source, name, model, measured, unit, metric, settings, **kw): return locals()
+
+CASES = []
+for n, L, m in [("qwen-1_8b-chat", 512, 6.99), ("qwen-1_8b-chat", 1024, 10.71), ("qwen-1_8b-chat", 2048, 16.35),
+                ("qwen-1_8b-chat", 4096, 23.80), ("qwen-1_8b-chat", 8192, 37.03),
+                ("qwen-7b-chat", 512, 18.01), ("qwen-7b-chat", 1024, 21.73), ("qwen-7b-chat", 2048, 27.74),
+                ("qwen-7b-chat", 4096, 35.31), ("qwen-7b-chat", 8192, 48.41),
+                ("qwen-14b-chat", 512, 30.14), ("qwen-14b-chat", 1024, 34.43), ("qwen-14b-chat", 2048, 40.14),
+                ("qwen-14b-chat", 4096, 47.95), ("qwen-14b-chat", 8192, 60.74)]:
+    cfg = {"qwen-1_8b-chat": QWEN_1_8B, "qwen-7b-chat": QWEN_7B, "qwen-14b-chat": QWEN_14B}[n]
+    CASES.append(case("SWIFT", n, cfg, m, GiB, "reserved", f"LoRA, max_length {L}", **dict(SWIFT, seq_len=L)))
+for n, L, m in [("qwen-1_8b-chat", 512, 18.16), ("qwen-1_8b-chat", 1024, 18.62), ("qwen-1_8b-chat", 2048, 35.11),
+                ("qwen-1_8b-chat", 4096, 31.62), ("qwen-1_8b-chat", 8192, 38.93),
+                ("qwen-7b-chat", 512, 73.37), ("qwen-7b-chat", 1024, 73.64), ("qwen-7b-chat", 2048, 74.26),
+                ("qwen-7b-chat", 4096, 78.76)]:
+    cfg = {"qwen-1_8b-chat": QWEN_1_8B, "qwen-7b-chat": QWEN_7B}[n]
+    CASES.append(case("SWIFT", n, cfg, m, GiB, "reserved", f"full, max_length {L}", **dict(SWIFT_FULL, seq_len=L)))
+for b, m in [(2, 43.11), (4, 63.81), (8, 76.14)]:
+    CASES.append(case("SWIFT", "qwen-7b-chat", QWEN_7B, m, GiB, "reserved", f"LoRA, 2048, batch {b}",
+                      **dict(SWIFT, seq_len=2048, per_device_train_batch_size=b)))
+for fa, gc, m in [(True, False, 37.70), (False, True, 27.71), (False, False, 57.67)]:
+    CASES.append(case("SWIFT", "qwen-7b-chat", QWEN_7B, m, GiB, "reserved",
+                      f"LoRA, 2048, flash {'on' if fa else 'off'}, checkpointing {'on' if gc else 'off'}",
+                      **dict(SWIFT, seq_len=2048, attn="sdpa" if fa else "eager", gradient_checkpointing=gc)))
+for r, tgt, m in [(64, QKV, 27.85), (8, True, 27.87)]:
+    lc = LoraConfig(r=r, target_modules=tgt.target_modules) if tgt is not True else LoraConfig(r=8, target_modules="all-linear")
+    CASES.append(case("SWIFT", "qwen-7b-chat", QWEN_7B, m, GiB, "reserved",
+                      f"LoRA r={r} {'DEFAULT' if tgt is QKV else 'ALL'}, 2048", **dict(SWIFT, seq_len=2048, peft_config=lc)))
+for n, cfg, L, rows in [("phi-1.5", PHI_1_5, 1044, [(1, False, 4.82), (1, True, 3.72), (2, False, 6.76), (4, False, 10.68)]),
+                        ("Llama 2 7B", LLAMA2_7B, 1304, [(1, False, 21.30), (1, True, 13.84), (2, False, 29.07)]),
+                        ("Llama 2 13B", LLAMA2_13B, 1304, [(1, False, 38.12), (1, True, 22.55)])]:
+    for b, q, m in rows:
+        CASES.append(case("LITGPT", n, cfg, m, GB, "allocated", f"LoRA q,v{' nf4-dq' if q else ''}, micro-batch {b}",
+                          **dict(LITGPT, peft_config=QV, seq_len=L, per_device_train_batch_size=b, quantize_4bit=q)))
+
+def main():
+    argparse.ArgumentParser(description=__doc__).parse_args()
+    warnings.simplefilter("ignore")
+    print(f"| source | model | settings | metric | measured GB | estimate GB | error |\n|---|---|---|---|---|---|---|")
+    errs = []
+    for c in CASES:
+        e = estimate_memory(c["model"], "sft", **c["kw"])
+        est = e.reserved if c["metric"] == "reserved" else e.allocated
+        got = c["measured"] * c["unit"]
+        errs.append((est / got - 1, c))
+        print(f"| {c['source']} | {c['name']} | {c['settings']} | {c['metric']} | {got/1e9:.2f} | {est/1e9:.2f} | {est/got-1:+.1%} |", flush=True)
+    abs_errs = sorted(abs(x) for x, _ in errs)
+    worst, wc = max(errs, key=lambda t: abs(t[0]))
+    within = sum(a <= 0.25 for a in abs_errs)
+    print(f"\n{len(errs)} cases; median |error| {statistics.median(abs_errs):.1%}; within ±10%: "
+          f"{sum(a <= 0.10 for a in abs_errs)}; within ±25%: {within}; worst {worst:+.1%} "
+          f"({wc['source']} {wc['name']}, {wc['settings']}). RESERVED_OVERHEAD = {RESERVED_OVERHEAD:.0%}.")
+    for src in dict.fromkeys(c["source"] for _, c in errs):
+        for peft in (True, False):
+            xs = [(x, c) for x, c in errs if c["source"] == src and bool(c["kw"]["peft_config"]) == peft]
+            if xs: print(f"{src} {'LoRA' if peft else 'full'} ({len(xs)} cases, {xs[0][1]['metric']}): median |error| "
+                         f"{statistics.median(abs(x) for x, _ in xs):.1%}, median error {statistics.median(x for x, _ in xs):+.1%}")
+
+if __name__ == "__main__": main()
