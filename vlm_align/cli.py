@@ -281,5 +281,5 @@ def main(argv:list|None=None, # arguments (default: sys.argv[1:])
         print(f"vlm-align {a.command}: error: {msg}", file=sys.stderr)
         return 2
 
-# %% ../nbs/08_cli.ipynb #befb25ef
+# %% ../nbs/08_cli.ipynb #b21b9c4b
 if __name__ == "__main__": sys.exit(main())
