@@ -16,7 +16,7 @@ from tokenizers import Tokenizer, models, trainers, pre_tokenizers, decoders
 from transformers import (AutoModelForImageTextToText, PreTrainedTokenizerFast, CLIPImageProcessor, Gemma3ImageProcessor,
     Idefics2ImageProcessor, Idefics3ImageProcessor, Qwen2VLImageProcessor, Gemma3Processor, Idefics2Processor,
     Idefics3Processor, LlavaProcessor, Qwen2VLProcessor, Qwen2_5_VLProcessor, Qwen3VLProcessor, Gemma3Config,
-    Idefics2Config, Idefics3Config, LlavaConfig, Qwen2VLConfig, Qwen2_5_VLConfig, Qwen3VLConfig)
+    Idefics2Config, Idefics3Config, LlavaConfig, Qwen2VLConfig, Qwen2_5_VLConfig, Qwen3VLConfig, Qwen3VLMoeConfig)
 from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
 from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
 
@@ -94,12 +94,17 @@ def _qwen2_5_vl():
     return _qwen(Qwen2_5_VLConfig, Qwen2_5_VLProcessor, vision=dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=4,
                  out_hidden_size=32, window_size=56, fullatt_block_indexes=[1]))
 
-def _qwen3_vl():
+def _qwen3_vl(cfg_cls=Qwen3VLConfig, **text):
     # Qwen3-VL: 16-pixel patches, learned position embeddings, deepstack indexes < depth, interleaved mrope
-    return _qwen(Qwen3VLConfig, Qwen3VLProcessor, 'qwen3_vl', patch=16, video_cls=Qwen3VLVideoProcessor,
+    return _qwen(cfg_cls, Qwen3VLProcessor, 'qwen3_vl', patch=16, video_cls=Qwen3VLVideoProcessor,
                  vision=dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=4, out_hidden_size=32, patch_size=16,
                              num_position_embeddings=64, deepstack_visual_indexes=[1]),
-                 text=dict(head_dim=8, rope_parameters=dict(rope_type="default", rope_theta=10000.0, mrope_section=[1, 1, 2], mrope_interleaved=True)))
+                 text=dict(head_dim=8, rope_parameters=dict(rope_type="default", rope_theta=10000.0, mrope_section=[1, 1, 2], mrope_interleaved=True), **text))
+
+def _qwen3_vl_moe():
+    # Qwen3-VL-30B-A3B's architecture: Qwen3-VL whose MLPs are sparse mixture-of-experts blocks (the real one: 128 experts,
+    # top-8 routing); here 4 experts of width 32 in every layer, a router picking the top 2 per token
+    return _qwen3_vl(Qwen3VLMoeConfig, num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32, decoder_sparse_step=1)
 
 def _idefics3():
     "SmolVLM's architecture: SigLIP tiles, pixel shuffle by scale_factor, image splitting into a grid plus a global tile."
@@ -153,7 +158,7 @@ def _idefics2():
     return cfg, proc
 
 # %% ../nbs/00a_tiny.ipynb #8559b2c8
-_BUILDERS = dict(qwen2_vl=_qwen, qwen2_5_vl=_qwen2_5_vl, qwen3_vl=_qwen3_vl, idefics3=_idefics3, llava=_llava, gemma3=_gemma3, idefics2=_idefics2)
+_BUILDERS = dict(qwen2_vl=_qwen, qwen2_5_vl=_qwen2_5_vl, qwen3_vl=_qwen3_vl, qwen3_vl_moe=_qwen3_vl_moe, idefics3=_idefics3, llava=_llava, gemma3=_gemma3, idefics2=_idefics2)
 TINY_FAMILIES = tuple(_BUILDERS)  # transformers model_type of each VLM family that has a tiny offline twin
 
 # %% ../nbs/00a_tiny.ipynb #f4b78b39
