@@ -187,7 +187,8 @@ def _check_architecture(model_cfg):
     if importlib.util.find_spec("vllm") is None: return None  # reported by the version check
     from vllm.model_executor.models import ModelRegistry
     from vllm.model_executor.models import registry
-    arch = (model_cfg.architectures or [None])[0]
+    arch = (getattr(model_cfg, "architectures", None) or [None])[0]
+    if arch is None: return None  # a config without architectures (e.g. vram.KNOWN_CONFIGS): nothing to look up
     multimodal = getattr(registry, "_MULTIMODAL_MODELS", None)
     if arch not in ModelRegistry.get_supported_archs() or (multimodal is not None and arch not in multimodal):
         return (f"the installed vLLM has no multimodal implementation of {arch}: set vllm_model_impl='transformers' "
