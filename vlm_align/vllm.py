@@ -36,7 +36,7 @@ def installed_vllm_version() -> str|None:
         except importlib.metadata.PackageNotFoundError: pass
     return None
 
-# %% ../nbs/06_vllm.ipynb #e80d14ce
+# %% ../nbs/06_vllm.ipynb #7e5ed56c
 _MODES = ("colocate", "server")
 
 def vllm_config(mode:str="colocate", # "colocate": vLLM inside the trainer on its GPU; "server": a `trl vllm-serve` process
@@ -70,7 +70,7 @@ def vllm_config(mode:str="colocate", # "colocate": vLLM inside the trainer on it
         cfg["vllm_server_timeout"] = server_timeout
     return cfg
 
-# %% ../nbs/06_vllm.ipynb #4b49455c
+# %% ../nbs/06_vllm.ipynb #4ba9f5db
 def _kv_bytes_per_token(cfg, dtype_bytes=2):
     "KV-cache bytes per token: a key and a value per layer and KV head."
     tc = cfg.get_text_config()
@@ -106,7 +106,7 @@ def colocate_memory_split(estimate, # `vram.estimate_memory(model, "grpo", ...)`
                 kv_cache_bytes=int(kv), kv_cache_tokens=int(kv // per_token), kv_bytes_per_token=per_token,
                 max_model_length=max_model_length, sequences=int(kv // per_token // max_model_length))
 
-# %% ../nbs/06_vllm.ipynb #01c42cb8
+# %% ../nbs/06_vllm.ipynb #263992de
 def gpu_split(num_gpus:int, # GPUs on the machine
               tensor_parallel_size:int=1, # GPUs the vLLM server uses
              ) -> tuple[list[int], list[int]]:
@@ -126,7 +126,7 @@ def image_processor_kwargs(processor) -> dict:
     size = getattr(processor, "image_processor", processor).size  # Qwen-VL: shortest/longest_edge hold pixel counts
     return dict(min_pixels=size["shortest_edge"], max_pixels=size["longest_edge"])
 
-# %% ../nbs/06_vllm.ipynb #28c08935
+# %% ../nbs/06_vllm.ipynb #8d7ea8d3
 def serve_command(model:str, # hub id or local directory, as the trainer's `model.name_or_path`
                   num_gpus:int=2, # GPUs on the machine; the server gets the last `tensor_parallel_size`
                   tensor_parallel_size:int=1, # GPUs the server uses
@@ -149,7 +149,7 @@ def serve_command(model:str, # hub id or local directory, as the trainer's `mode
     if mm: cmd += ["--mm-processor-kwargs", json.dumps(mm)]
     return cmd
 
-# %% ../nbs/06_vllm.ipynb #de02c8c8
+# %% ../nbs/06_vllm.ipynb #3afbbf4c
 def _check_version(version):
     lo, hi = trl_vllm_range()
     import trl
@@ -171,7 +171,7 @@ def _check_health(url, timeout):
                     "(serve_command) and check vllm_server_host/vllm_server_port.")
         time.sleep(1)
 
-# %% ../nbs/06_vllm.ipynb #eeeb0b40
+# %% ../nbs/06_vllm.ipynb #40bf38c7
 def _check_device(config, health_timeout):
     if config.vllm_mode == "server":
         url = config.vllm_server_base_url or f"http://{config.vllm_server_host}:{config.vllm_server_port}"
@@ -187,13 +187,14 @@ def _check_architecture(model_cfg):
     if importlib.util.find_spec("vllm") is None: return None  # reported by the version check
     from vllm.model_executor.models import ModelRegistry
     from vllm.model_executor.models import registry
-    arch = (model_cfg.architectures or [None])[0]
+    arch = (getattr(model_cfg, "architectures", None) or [None])[0]
+    if arch is None: return None  # a config without architectures (e.g. vram.KNOWN_CONFIGS): nothing to look up
     multimodal = getattr(registry, "_MULTIMODAL_MODELS", None)
     if arch not in ModelRegistry.get_supported_archs() or (multimodal is not None and arch not in multimodal):
         return (f"the installed vLLM has no multimodal implementation of {arch}: set vllm_model_impl='transformers' "
                 "(vLLM's transformers backend) or use a family vLLM supports.")
 
-# %% ../nbs/06_vllm.ipynb #680745b6
+# %% ../nbs/06_vllm.ipynb #c728fdd8
 def _check_image_tokens(processor, path, mm_processor_kwargs, image_size):
     w, h = image_size
     served = AutoProcessor.from_pretrained(path)
@@ -218,7 +219,7 @@ def _vision_lora(peft_config, model_cfg):
                 "vLLM's LoRA serving covers the language model only and names like gate_proj also match vision MLPs; for "
                 "language-model-only LoRA use target_modules=r'.*language_model.*\\.(q_proj|k_proj|v_proj|o_proj)'.")
 
-# %% ../nbs/06_vllm.ipynb #e98d49ab
+# %% ../nbs/06_vllm.ipynb #d6d1e7b8
 def preflight(config, # the run's `GRPOConfig` (with `vllm_config` fields)
               processor, # the processor the trainer uses
               model=None, # what vLLM loads: a directory, hub id, or a model (its `name_or_path`)
@@ -249,7 +250,7 @@ def preflight(config, # the run's `GRPOConfig` (with `vllm_config` fields)
                          + "\n".join(f"{i}. {p}" for i, p in enumerate(failures, 1)))
     return report
 
-# %% ../nbs/06_vllm.ipynb #91a16b5c
+# %% ../nbs/06_vllm.ipynb #ec3a343f
 def _images(row):
     ims = row.get("images") or ([row["image"]] if row.get("image") is not None else [])
     return [im.convert("RGB") for im in ims]
@@ -265,7 +266,7 @@ def _hf_rollout(model, processor, row, max_new_tokens):
     logps = torch.stack([l[0].float().log_softmax(-1) for l in out.logits])
     return inputs["input_ids"][0].tolist(), text, out.sequences[0, n:].tolist(), logps.cpu()
 
-# %% ../nbs/06_vllm.ipynb #ecbca8fa
+# %% ../nbs/06_vllm.ipynb #2e028eda
 @dataclass
 class RolloutCheck:
     "What `check_rollouts` found, one entry per row in `rows`."
@@ -281,7 +282,7 @@ class RolloutCheck:
                  f"{r['agreed']}/{r['generated']} tokens agree, max |Δ logprob| {r['max_logprob_diff']:.1e}" for i, r in enumerate(self.rows)]
         return "\n".join([head, *lines, *("  - " + p for p in self.problems)])
 
-# %% ../nbs/06_vllm.ipynb #f9980995
+# %% ../nbs/06_vllm.ipynb #836013b7
 def _compare(check, i, hf_ids, vllm_prompt, hf_out, hf_logps, v_out, v_logps, image_token_id):
     "Fill one row of `check` from the HF and vLLM results of row `i`."
     n_hf, n_v = hf_ids.count(image_token_id), list(vllm_prompt).count(image_token_id)
@@ -302,7 +303,7 @@ def _compare(check, i, hf_ids, vllm_prompt, hf_out, hf_logps, v_out, v_logps, im
     check.rows.append(dict(image_tokens=(n_hf, n_v), prompt_same=same, agreed=agreed, generated=len(hf_out),
                            first_diff=None if agreed == min(len(hf_out), len(v_out)) else agreed, max_logprob_diff=diff))
 
-# %% ../nbs/06_vllm.ipynb #7a7e587c
+# %% ../nbs/06_vllm.ipynb #d3dbbb15
 def check_rollouts(model, # the trainer's model, saved where vLLM loads it (`model.name_or_path`)
                    processor, # the trainer's processor
                    rows, # GRPO rows (`to_grpo`): conversational `prompt` and `images`
