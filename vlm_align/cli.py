@@ -232,7 +232,7 @@ def demo(model:str="Qwen/Qwen2.5-VL-3B-Instruct", # hub id: the real model on a 
     print(f"\nsaved: {out/'comparison.png'}, predictions-*.jsonl in {out}/")
     return table
 
-# %% ../nbs/08_cli.ipynb #43da7925
+# %% ../nbs/08_cli.ipynb #f26e3d50
 def _doctor_command(a):
     versions, problems = doctor()
     for k, v in versions.items(): print(f"{k:13} {v or 'not installed'}")
@@ -257,7 +257,7 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--method", default="sft", help="training method: sft, dpo, mpo, grpo or gspo (default: sft)")
     v.add_argument("--gpu", default=None, help="a GPU name (e.g. A100-80GB, H100, 24GB) to say whether it fits and the largest batch")
     v.add_argument("--full", action="store_true", help="full fine-tuning instead of LoRA on every linear layer")
-    v.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any other estimate_memory option, e.g. --set batch_size=4")
+    v.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any other estimate_memory option, e.g. --set per_device_train_batch_size=4")
     v.add_argument("--json", action="store_true", help="print the plan as JSON (bytes)")
     v.set_defaults(run=vram_command)
     m = sub.add_parser("demo", help="the whole journey on a tiny offline model: data, memory, SFT, MPO, GRPO, GSPO, evaluation",

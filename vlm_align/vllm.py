@@ -87,7 +87,7 @@ def colocate_memory_split(estimate, # `vram.estimate_memory(model, "grpo", ...)`
     "`vllm_gpu_memory_utilization` that leaves the trainer its peak, and the KV cache (bytes, tokens) it leaves vLLM."
     if "rollout KV cache" in estimate.breakdown:
         raise ValueError("colocate_memory_split: the estimate's peak is HF generate's rollout KV cache; vLLM does the rollouts "
-                         "in colocate mode: estimate again with use_vllm=True, vllm_gpu_memory_utilization=0.0, gpu=gpu.")
+                         "in colocate mode: estimate the trainer alone with use_vllm=True, vllm_mode='server'.")
     total = gpu_bytes(gpu)
     trainer = estimate.total - estimate.breakdown.get("vLLM colocate", 0)
     weights = estimate.params * 2                     # vLLM holds its own bf16 copy of the weights
