@@ -86,7 +86,7 @@ def format_reward(completions:list, # completions: strings or conversational `[{
 _ANSWER = re.compile(r'<answer>(.*?)(?:</answer>|$)', re.S)
 _ANCHOR = re.compile(r'(?:final answer|answer)\s*(?:is|:|：)\s*|答案\s*(?:是|为|：|:)\s*', re.I)
 _BOX_OPEN = re.compile(r'\\(?:boxed|fbox)\s*\{')
-_BOX_GAP = re.compile(r'(?:\s|[,;&$.]|\\[,;! ]|\\q?quad|\\text\{\s*(?:and|or|,)?\s*\}|\\[()]|\band\b|\bor\b)*', re.I)  # between boxes of one answer
+_BOX_GAP = re.compile(r'(?:\s|[,;&$.]|\\[,;! ]|\\q?quad|\\text\{\s*(?:and|or|,)?\s*\}|\\[()]|\band\b|\bor\b|\b[a-z]\s*=)*', re.I)  # between boxes of one answer
 MAX_ANSWER_CHARS = 1000  # a final answer longer than this is not one: it scores 0.0 without being parsed
 
 def _box_at(text, i):
@@ -285,11 +285,11 @@ def _tex_token(s, i):
     return i, i + 1
 
 def _tex_norm(s):
-    "Shorthand TeX spelled out — `\\frac34` -> `\\frac{3}{4}`, `\\sqrt 5` -> `\\sqrt{5}` (TeX reads an unbraced argument as one token) — and digit groups joined: `2 500` -> `2500`."
+    "Shorthand TeX spelled out — `\\tfrac34` -> `\\frac{3}{4}`, `\\sqrt 5` -> `\\sqrt{5}` (TeX reads an unbraced argument as one token) — and digit groups joined: `2 500` -> `2500`."
     out, i = [], 0
     for m in _SHORT.finditer(s):
         if m.start() < i: continue
-        out.append(s[i:m.end()]); i = m.end()
+        out.append(s[i:m.start()] + ('\\sqrt' if m[0] == '\\sqrt' else '\\frac')); i = m.end()  # \dfrac, \tfrac: \frac
         if m[0] == '\\sqrt' and s[i:i+1] == '[':
             j = s.find(']', i); j = len(s) - 1 if j < 0 else j
             out.append(s[i:j+1]); i = j + 1
@@ -481,10 +481,11 @@ def numeric_reward(completions:list, # completions: strings or conversational me
     return out
 
 # %% ../nbs/04_grpo_rewards.ipynb #7a2cd108
-_YES = {'yes', 'yeah', 'yep', 'yup', 'true', 'correct', 'affirmative', 'certainly', 'definitely', '是', '对', '有', '正确', '是的', '对的'}
+_YES = {'yes', 'yeah', 'yep', 'yup', 'true', 'correct', 'affirmative', '是', '对', '有', '正确', '是的', '对的'}
 _NO = {'no', 'nope', 'nah', 'not', 'false', 'incorrect', 'wrong', 'negative', '否', '不是', '没有', '无', '不', '不对', '错', '错误'}
+_SURE = {'definitely', 'certainly', 'absolutely', 'surely'}  # alone: yes; before 'not': no
 _LINK = {'and', 'or', 'but', 'maybe', 'both', 'also', 'then', 'perhaps', 'possibly', '也', '又', '或', '还是'}  # "yes and no"
-_FIRST = re.compile(r'[\W_]*(not (?:sure|certain|clear)|unsure|[a-z]+|不是|没有|不对|错误|正确|是的|对的|[\u4e00-\u9fff])')
+_FIRST = re.compile(r'[\W_]*(?:(?:definitely|certainly|absolutely|surely)\s+)?(not (?:sure|certain|clear)|unsure|[a-z]+|不是|没有|不对|错误|正确|是的|对的|[\u4e00-\u9fff])')
 _YESNO = re.compile(r'\b(yes|no|nope|yeah|yep|true|false)\b|(不是|没有|不对|是|否|有|无|错)', re.I)
 
 def _yes_no(s):
@@ -493,9 +494,9 @@ def _yes_no(s):
     s = str(s).strip().lower()[:4 * MAX_ANSWER_CHARS]
     lead = re.findall(r'[a-z]+|不是|没有|不对|[\u4e00-\u9fff]', re.split(r'[,.;:!?，。；！？\n]', s, maxsplit=1)[0])
     kinds = {'yes' if w in _YES else 'no' for w in lead if w in _YES | _NO}
-    if len(kinds) == 2 and all(w in _YES | _NO | _LINK for w in lead): return None  # "yes and no", "yes/no", "是或不是": a hedge
+    if len(kinds) == 2 and all(w in _YES | _NO | _LINK | _SURE for w in lead): return None  # "yes and no", "yes/no", "是或不是": a hedge
     first = _FIRST.match(s)
-    if first and first[1] in _YES | _NO: return 'yes' if first[1] in _YES else 'no'
+    if first and first[1] in _YES | _NO | _SURE: return 'no' if first[1] in _NO else 'yes'
     if first and first[1] in ('not sure', 'not certain', 'not clear', 'unsure'): return None
     found = {'yes' if (m[1] or m[2]).lower() in _YES else 'no' for m in _YESNO.finditer(s)}
     return found.pop() if len(found) == 1 else None
