@@ -413,7 +413,7 @@ def choice_reward(completions:list, # completions: strings or conversational mes
 _NUMBER = re.compile(
     r'(?P<fneg>-\s*)?\\[dt]?frac\{\s*(?P<fa>-?\d+(?:\.\d+)?)\s*\}\{\s*(?P<fb>-?\d+(?:\.\d+)?)\s*\}'  # \frac{a}{b}, -\dfrac{a}{b}
     r'|(?P<vi>\d+)?\s*(?P<vf>[½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞])'  # ½, 1¾
-    r'|(?<![A-Za-z0-9_.^])(?P<n>-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|-?\.\d+)(?P<e>[eE][-+]?\d+)?'  # 1,234.5  .25  3e-2
+    r'|(?<![A-Za-z0-9_.^])(?<!\^\{)(?<!_\{)(?P<n>-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|-?\.\d+)(?P<e>[eE][-+]?\d+)?'  # 1,234.5  .25  3e-2
     r'(?:\s*(?:\\times|\\cdot|×|\*)\s*10\s*\^\s*\{?\s*(?P<sci>-?\d+)\s*\}?|\s*\^\s*\{?\s*(?P<pow>-?\d+)\s*\}?)?'  # 3\times10^{4}, 10^3
     r'(?:\s*/\s*(?P<den>\d+(?:\.\d+)?))?%?')  # 3/4, 12%
 _HEDGE = re.compile(r'\s*(?:-|–|—|~|to|or|and/or)\s*|\s+and\s+', re.I)  # "3-4", "3 to 4", "3 or 4"; "between 3 and 4"
@@ -470,7 +470,8 @@ def numeric_reward(completions:list, # completions: strings or conversational me
     precs = _rows('numeric_reward', 'precision', precision, len(completions), lambda p: True)
     out = []
     for c, g, p in zip(completions, solution, precs):
-        gv = float(g) if isinstance(g, (int, float)) and not isinstance(g, bool) else _to_number(g)
+        try: gv = float(g) if isinstance(g, (int, float)) and not isinstance(g, bool) else _to_number(g)
+        except OverflowError: gv = None  # an int too large for a float
         if not isinstance(gv, float) or not math.isfinite(gv): out.append(_skip('numeric_reward', g, 'is not one finite number')); continue
         q = _precision(p)
         if q is None: out.append(_skip('numeric_reward', p, 'is not a number of decimals from 0 to 15', 'precision', 'precision')); continue
