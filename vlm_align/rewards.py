@@ -156,12 +156,20 @@ def gold(s):
         if covers(q, s): return q
     return p
 INT, DEC = re.compile(r'\\boxed\{(-?\d+)\}'), re.compile(r'\\boxed\{(-?\d+\.\d+)\}')
+FRAC = re.compile(r'\\boxed\{(-?)\\frac\{(-?(?:0|[1-9]\d{0,8}))\}\{([1-9]\d{0,8})\}\}')
+SLASH, DEG = re.compile(r'\\boxed\{(-?(?:0|[1-9]\d{0,8}))/([1-9]\d{0,8})\}'), re.compile(r'\\boxed\{(0|[1-9]\d{0,8})\^\\circ\}')
 @lru_cache(maxsize=8192)
 def answer(s):
-    m = INT.fullmatch(s)   # plain numbers: the objects math-verify builds, without its LaTeX parser
+    m = INT.fullmatch(s)   # plain numbers, fractions, degrees: the objects math-verify builds, without its LaTeX parser
     if m: return [Integer(int(m[1])), m[1]]
     m = DEC.fullmatch(s)
     if m: return [Float(m[1], precision=53), m[1]]
+    m = FRAC.fullmatch(s)
+    if m and not (m[1] and m[2][0] == '-'): return [Rational(int(m[2]) * (-1 if m[1] else 1), int(m[3])), s[7:-1]]
+    m = SLASH.fullmatch(s)
+    if m: return [Rational(int(m[1]), int(m[2])), s[7:-1]]
+    m = DEG.fullmatch(s)
+    if m: return [Integer(int(m[1])), s[7:-1]]
     return parse(s, extraction_config=CFG, extraction_mode="first_match", parsing_timeout=None)
 def fast(gp, ap):
     "verify's result, without simplification, for plain numbers that are equal or clearly differ; else None."
