@@ -244,19 +244,21 @@ _worker = _Verifier()
 _MATH = re.compile(r'(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$(.+?)(?<!\\)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]', re.S)  # `\$` is a dollar sign, not math
 _NUM = re.compile(r'(?<![A-Za-z0-9_.^])-?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+)?')  # not inside a word, not an exponent
 _COPULA = re.compile(r'\b(?:is|are|was|were|equals|equal to|becomes|be|gives|get|gets)\b|=|:|：', re.I)
+_STATES = re.compile('(?:' + _COPULA.pattern + r')[^A-Za-z\d\0]*[\d\0]', re.I)  # a verb, then a number or math before any word
 _SENTENCE = re.compile(r'(?<=[.!?。])\s+|\n+')
 _gold_ok, _cache = {}, {}  # gold -> False (unparseable) / 'slow' / its parse as text / '' ; (gold, answer) -> score
 
 def _math_of(m): return next(g for g in m.groups() if g is not None)
 
 def _statement(s):
-    "The math a statement states: all of it if it has no words; else what follows its last 'is'/'='/':' (math, or the expression before the next word); else its last `$…$`, else its last number."
+    "The math a statement states: all of it if it has no words; else, in its last sentence with math or 'is <number>', what follows the last 'is'/'='/':' (math, or the expression before the next word); else its last `$…$`, else its last number."
     s = s[-4*MAX_ANSWER_CHARS:]
     mask = lambda t: _MATH.sub(lambda m: '\0' * len(m[0]), t)  # words and verbs outside math only
     if not _WORDS.search(mask(s)): return s
     sents = [t for t in _SENTENCE.split(s) if t and re.search(r'\d|\\|\0', mask(t))]
     if not sents: return None
-    s = sents[-1]; masked = mask(s)
+    states = [t for t in sents if '\0' in mask(t) or _STATES.search(mask(t))]  # has math, or "is <number>"
+    s = (states or sents)[-1]; masked = mask(s)
     for c in reversed(list(_COPULA.finditer(masked))):
         rest, mrest = s[c.end():], masked[c.end():]
         w = _WORDS.search(mrest)
