@@ -271,6 +271,7 @@ def _statement(s):
     ns = _NUM.findall(masked)
     return ns[-1] if ns else None
 
+# %% ../nbs/04_grpo_rewards.ipynb #d1e2f3a4
 def _unwrap(s):
     "`s` without the delimiters and final punctuation around it: '$3$.' -> '3', '\\(x\\)' -> 'x'; `\\$` (a dollar sign) dropped."
     s = s.replace('\\$', '')
@@ -310,6 +311,7 @@ def _tex_norm(s):
     out.append(s[i:])
     return _GROUPED.sub(lambda m: re.sub(r'\D', '', m[0]), ''.join(out))
 
+# %% ../nbs/04_grpo_rewards.ipynb #d1e2f3a5
 def _math_span(text):
     "The answer to verify, as `\\boxed{...}`, or None."
     span, src = _answer_span(text)
@@ -457,6 +459,7 @@ def _to_number(s):
     ws = [w for w in re.findall(r'[a-z]+', s.lower()) if w in _WORDNUM]
     return float(_WORDNUM[ws[-1]]) if ws else None
 
+# %% ../nbs/04_grpo_rewards.ipynb #7b28a204
 def _round(x, p):
     "`x` rounded to `p` decimals, half away from zero, on its shortest decimal form: 2.5 -> 3, 2.675 -> 2.68 (not Python's 2, 2.67)."
     try: return float(decimal.Decimal(repr(x)).quantize(decimal.Decimal(1).scaleb(-p), rounding=decimal.ROUND_HALF_UP, context=decimal.Context(prec=400)))
