@@ -1,7 +1,8 @@
 """Completions per second of `vlm_align.rewards.accuracy_reward` against `trl.rewards.accuracy_reward`.
 
 Same 4,096 synthetic GRPO completions (512 problems x 8 generations, seeded), same machine, one run, batches of 64 as
-a GRPO step would pass them. Both functions are warmed up first on other inputs (imports, worker start).
+a GRPO step would pass them, the two functions timed batch by batch in turn (so that load from other jobs on a shared
+machine falls on both alike). Both are warmed up first on other inputs (imports, worker start).
 Usage: python benchmarks/rewards.py [--n 4096] [--batch 64]"""
 import argparse, os, random, time, warnings
 os.environ.setdefault('OMP_NUM_THREADS', '1')
@@ -42,17 +43,20 @@ def make_inputs(n=4096, group=8, seed=0, unparseable=0.03, bare=False):
             completions.append([{"role": "assistant", "content": text}]); solutions.append(gold)
     return completions, solutions
 
-def rate(f, completions, solutions, batch):
-    scores, t = [], time.perf_counter()
-    for i in range(0, len(completions), batch): scores += f(completions[i:i+batch], solution=solutions[i:i+batch])
-    return scores, len(completions) / (time.perf_counter() - t)
+def rates(f, g, completions, solutions, batch):
+    "Scores and completions/s of `f` and `g`, timed batch by batch in turn (f g, g f, ...) so that a shared machine's load falls on both alike."
+    scores, spent = ([], []), [0.0, 0.0]
+    for k, i in enumerate(range(0, len(completions), batch)):
+        for j in ((0, 1) if k % 2 == 0 else (1, 0)):
+            t = time.perf_counter(); s = (f, g)[j](completions[i:i+batch], solution=solutions[i:i+batch]); spent[j] += time.perf_counter() - t
+            scores[j].extend(s)
+    return scores[0], len(completions) / spent[0], scores[1], len(completions) / spent[1]
 
 def report(accuracy_reward, trl_accuracy, completions, solutions, batch, title):
     warm_c, warm_s = make_inputs(64, seed=1)
     t = time.perf_counter(); accuracy_reward(warm_c, solution=warm_s); ours_warm = time.perf_counter() - t
     trl_accuracy(warm_c, solution=warm_s)
-    ours, ours_rate = rate(accuracy_reward, completions, solutions, batch)
-    theirs, trl_rate = rate(trl_accuracy, completions, solutions, batch)
+    ours, ours_rate, theirs, trl_rate = rates(accuracy_reward, trl_accuracy, completions, solutions, batch)
     def whole(g):  # does math-verify's default parse (what trl uses) read the whole gold answer?
         p = parse(g, parsing_timeout=None); return bool(p) and p[-1].replace(' ', '') == g.strip('$').replace(' ', '')
     from math_verify import parse
