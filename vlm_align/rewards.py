@@ -7,16 +7,16 @@ Docs: https://vlm-align.github.io/vlm_align/grpo_rewards.html.md"""
 # %% auto #0
 __all__ = ['skip_counts', 'timeout_counts', 'MAX_ANSWER_CHARS', 'BOX_FRAMES', 'completion_text', 'format_reward', 'answer_text',
            'accuracy_reward', 'choice_reward', 'numeric_reward', 'yes_no_reward', 'parse_box', 'box_iou', 'iou_reward',
-           'processor_image_size', 'box_frame', 'length_penalty', 'repetition_penalty', 'combine', 'lora_config',
-           'grpo_config', 'plot_rewards']
+           'processor_image_size', 'box_frame', 'length_penalty', 'repetition_penalty', 'combine', 'grpo_config',
+           'plot_rewards']
 
 # %% ../nbs/04_grpo_rewards.ipynb #dbb0dcb3
 import decimal, json, logging, math, os, re, select, subprocess, sys, threading, time, unicodedata, warnings
 from collections import Counter
 from functools import lru_cache
 import torch
-from peft import LoraConfig
 from trl import GRPOConfig
+from .preference import lora_config  # one LoRA preset for the library (03_preference); kept importable from here
 
 # %% ../nbs/04_grpo_rewards.ipynb #7c58548c
 def completion_text(completion, # a string, or a conversational completion `[{"role": "assistant", "content": ...}]`
@@ -719,14 +719,6 @@ class combine:
     def __repr__(self): return f'combine({self.__name__})'
 
 # %% ../nbs/04_grpo_rewards.ipynb #ef044c91
-def lora_config(r:int=16, # adapter rank
-                alpha:int=32, # LoRA alpha (scale alpha/r)
-                dropout:float=0.05, # dropout on the adapter input
-                target_modules="all-linear", # which layers get adapters (PEFT's "all-linear": every linear but the output head)
-                **kwargs)->LoraConfig: # any other `peft.LoraConfig` field
-    "PEFT's `LoraConfig` for GRPO on one GPU: rank-`r` adapters on every linear layer."
-    return LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules, task_type="CAUSAL_LM", **kwargs)
-
 def grpo_config(**overrides)->GRPOConfig:
     "TRL's `GRPOConfig` with defaults for LoRA + bf16 GRPO of a VLM on one GPU; every field can be overridden."
     cuda = torch.cuda.is_available()
