@@ -1,4 +1,4 @@
-"""`vlm-align doctor` checks the stack, `vlm-align vram` plans memory, `vlm-align demo` runs the whole journey offline.
+"""`vlm-align doctor`, `vram`, `check`, `train`, `eval` and `demo`: the library's jobs, unattended, from a shell.
 
 Docs: https://vlm-align.github.io/vlm_align/cli.html.md"""
 
@@ -94,17 +94,29 @@ def estimate_json(e) -> dict:
                 image_tokens=e.image_tokens, notes=list(e.notes))
 
 # %% ../nbs/08_cli.ipynb #fa6f6935
+def _vram_plan_args(a):
+    "`(model, method, setup)` from the command line, on top of a recipe's TRL and LoRA configs when `--config` is given."
+    setup = dict(_literal(kv) for kv in a.set)
+    model, method = a.model, a.method
+    if a.config:
+        from vlm_align.recipes import read_recipe, trl_config, peft_config
+        r = read_recipe(a.config, method)
+        model, method = model or r["model_name_or_path"], r["method"]
+        setup = dict(config=trl_config(r), peft_config=peft_config(r), **(r.get("vram") or {}), **setup)
+    if model is None: raise ValueError("vram: name a MODEL, or a recipe with --config.")
+    if a.full: setup["peft_config"] = None
+    return model, method or "sft", setup
+
 def _vram_command(a):
     "`vlm-align vram`: print the memory plan."
     from vlm_align.vram import estimate_memory, print_estimate
-    setup = dict(_literal(kv) for kv in a.set)
-    if a.full: setup["peft_config"] = None
+    model, method, setup = _vram_plan_args(a)
     if a.json:
-        e = estimate_memory(a.model, a.method, **setup)
+        e = estimate_memory(model, method, **setup)
         out = estimate_json(e)
         if a.gpu: out.update(gpu=a.gpu, fits=e.fits(a.gpu))
         print(json.dumps(out, indent=1))
-    else: print_estimate(a.model, a.method, gpu=a.gpu, **setup)
+    else: print_estimate(model, method, gpu=a.gpu, **setup)
     return 0
 
 # %% ../nbs/08_cli.ipynb #8b3a0cff
@@ -241,22 +253,25 @@ def _demo_command(a):
     demo(a.model, a.output_dir, sft_steps=a.sft_steps, steps=a.steps)
     return 0
 
-def parser() -> argparse.ArgumentParser:
-    "The `vlm-align` argument parser."
-    p = argparse.ArgumentParser(prog="vlm-align", description="Align vision-language models with TRL on one GPU: check the stack, plan memory, run the whole journey.")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+# %% ../nbs/08_cli.ipynb #c1a0p001
+def _add_doctor(sub):
     d = sub.add_parser("doctor", help="check that the installed torch, transformers, TRL, PEFT and vLLM work together",
                        description="Versions of the training stack and, one line each with the fix, what does not fit together. Exit code 1 on a problem.")
     d.set_defaults(run=_doctor_command)
+
+def _add_vram(sub):
     v = sub.add_parser("vram", help="estimate the peak GPU memory of a training setup",
-                       description="The memory plan of vlm_align.vram.estimate_memory for MODEL and METHOD.")
-    v.add_argument("model", help="hub id, local path with config.json, or one of the offline ids in vlm_align.vram.KNOWN_CONFIGS")
-    v.add_argument("--method", default="sft", help="training method: sft, dpo, mpo, grpo or gspo (default: sft)")
-    v.add_argument("--gpu", default=None, help="a GPU name (e.g. A100-80GB, H100, 24GB) to say whether it fits and the largest batch")
+                       description="The memory plan of vlm_align.vram.estimate_memory for MODEL and METHOD, or for a recipe (--config).")
+    v.add_argument("model", nargs="?", help="hub id, local path with config.json, or one of the offline ids in vlm_align.vram.KNOWN_CONFIGS (default: the recipe's)")
+    v.add_argument("--method", default=None, help="training method: sft, dpo, mpo, grpo or gspo (default: the recipe's, else sft)")
+    v.add_argument("--config", default=None, help="a YAML recipe: plan for its TRL config and LoRA config")
+    v.add_argument("--gpu", default=None, help="a GPU name (e.g. A100-80GB, H100, L4) to say whether it fits and the largest batch")
     v.add_argument("--full", action="store_true", help="full fine-tuning instead of LoRA on every linear layer")
     v.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any other estimate_memory option, e.g. --set per_device_train_batch_size=4")
     v.add_argument("--json", action="store_true", help="print the plan as JSON (bytes)")
     v.set_defaults(run=_vram_command)
+
+def _add_demo(sub):
     m = sub.add_parser("demo", help="the whole journey on a tiny offline model: data, memory, SFT, MPO, GRPO, GSPO, evaluation",
                        description="Data -> memory plan -> SFT -> MPO -> GRPO -> GSPO -> evaluation, ending with a comparison table. "
                                    "Offline on a CPU (the model's tiny twin); the real model on a GPU.")
@@ -265,14 +280,104 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--steps", type=int, default=4, help="optimizer steps of MPO, GRPO and GSPO each (default: 4)")
     m.add_argument("--sft-steps", type=int, default=30, help="SFT optimizer steps (default: 30)")
     m.set_defaults(run=_demo_command)
+
+# %% ../nbs/08_cli.ipynb #c1a0h003
+def _overrides(extra:list) -> dict:
+    "`--key value` / `--key=value` pairs after a recipe command's options, values read as YAML."
+    import yaml
+    out, i = {}, 0
+    while i < len(extra):
+        k = extra[i]
+        if not k.startswith("--") or len(k) < 3: raise ValueError(f"unexpected argument {k!r}: overrides are --key value pairs, e.g. --learning_rate 1e-5.")
+        k, eq, v = k[2:].partition("=")
+        if not eq:
+            if i + 1 >= len(extra) or extra[i + 1].startswith("--"): raise ValueError(f"--{k} needs a value, e.g. --{k} 1.")
+            v, i = extra[i + 1], i + 1
+        out[k.replace("-", "_")] = yaml.safe_load(v)
+        i += 1
+    return out
+
+def _train_command(a):
+    from vlm_align.recipes import train_recipe
+    tr = train_recipe(a.config, a.method, a.output_dir, resume=a.resume, force=a.force, overrides=a.overrides)
+    if tr.args.world_size > 1:  # each rank says where it ended: the same step and the same weights on every rank
+        import torch
+        total = sum(float(p.detach().double().sum()) for p in tr.model.parameters() if p.requires_grad)
+        print(f"rank {tr.args.process_index}/{tr.args.world_size}: step {tr.state.global_step}, trainable sum {total:.6e}", flush=True)
+    elif tr.is_world_process_zero(): print(f"done: step {tr.state.global_step}; adapter/model, processor and recipe in {tr.args.output_dir}")
+    return 0
+
+def _check_command(a):
+    from vlm_align.recipes import check_recipe
+    pre = check_recipe(a.config, a.method, a.eval, a.overrides)
+    print(pre)
+    print("\nblocked: fix the BLOCK lines before training" if pre.blocked else "\nnothing blocks this run")
+    return 1 if pre.blocked else 0
+
+def _eval_command(a):
+    from vlm_align.recipes import evaluate_model
+    scores = evaluate_model(a.model, a.task, a.data, a.out, a.n, a.batch_size, a.max_new_tokens)
+    print(json.dumps(scores, indent=1))
+    return 0
+
+# %% ../nbs/08_cli.ipynb #c1a0p004
+_OVERRIDES = "any further --key value overrides that recipe key or TRL config field (e.g. --learning_rate 1e-5 --max_steps 100)"
+
+def _add_recipe_commands(sub):
+    from vlm_align.recipes import METHODS, TASKS
+    t = sub.add_parser("train", help="train a YAML recipe: preflight, then TRL's trainer (resumable)",
+                       description=f"Preflight, train and save a recipe with TRL. Exit code 1 when the preflight blocks. {_OVERRIDES[0].upper()}{_OVERRIDES[1:]}.")
+    t.add_argument("method", choices=METHODS, metavar="METHOD", help=f"one of {', '.join(METHODS)}")
+    t.add_argument("--config", required=True, help="the YAML recipe (see recipes/ in the repository)")
+    t.add_argument("--output-dir", default=None, help="where checkpoints and the final adapter go (default: the recipe's output_dir)")
+    t.add_argument("--resume", action="store_true", help="continue from the newest complete checkpoint in the output folder")
+    t.add_argument("--force", action="store_true", help="train even when the preflight blocks (e.g. the memory plan exceeds the GPU)")
+    t.set_defaults(run=_train_command, overridable=True)
+    c = sub.add_parser("check", help="the preflight of a recipe as a report: lengths, images, rewards, memory, contamination",
+                       description="Check a recipe before training: rows cut by max_length, rows whose images would not reach the model, "
+                                   "reward columns, the memory plan against the GPU, evaluation items in the training rows. "
+                                   f"Exit code 0 only when nothing blocks. {_OVERRIDES[0].upper()}{_OVERRIDES[1:]}.")
+    c.add_argument("--config", required=True, help="the YAML recipe")
+    c.add_argument("--method", default=None, help="the method when the recipe has no `method:` key")
+    c.add_argument("--eval", default=None, metavar="DATA", help="evaluation rows to check for contamination: a folder, a file, or synth:TASK")
+    c.set_defaults(run=_check_command, overridable=True)
+    e = sub.add_parser("eval", help="answer a benchmark with a trained model and score it",
+                       description="Answer a benchmark with a folder written by `vlm-align train` (or a model) and print its scores.")
+    e.add_argument("--model", required=True, help="train's output folder (LoRA adapter or full model), a model folder, or a hub id")
+    e.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help=f"one of {', '.join(TASKS)}")
+    e.add_argument("--data", default=None, help="the benchmark's local files: AMBER repository folder (amber), MathVista folder or file (mathvista)")
+    e.add_argument("--out", default=None, help="predictions JSONL, resumed when it exists (default: MODEL/eval-TASK.jsonl)")
+    e.add_argument("--n", type=int, default=64, help="rows of a synthetic task (default: 64)")
+    e.add_argument("--batch-size", type=int, default=8, help="questions per generate call (default: 8)")
+    e.add_argument("--max-new-tokens", type=int, default=32, help="most tokens per answer (default: 32)")
+    e.set_defaults(run=_eval_command)
+
+class _Parser(argparse.ArgumentParser):
+    "argparse, with a usage error as one line and exit code 2."
+    def error(self, message): self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+def parser() -> argparse.ArgumentParser:
+    "The `vlm-align` argument parser."
+    p = _Parser(prog="vlm-align", description="Align vision-language models with TRL on one GPU: check the stack, "
+                                "plan memory, check and train recipes, evaluate, run the whole journey.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in (_add_doctor, _add_vram, _add_demo, _add_recipe_commands): add(sub)
     return p
 
 # %% ../nbs/08_cli.ipynb #fba6e720
 def main(argv:list|None=None, # arguments (default: sys.argv[1:])
         ) -> int:
-    "Run `vlm-align`; user errors print one line and return 2."
-    a = parser().parse_args(argv)
-    try: return a.run(a)
+    "Run `vlm-align`; user errors print one line and return 2, a blocking preflight returns 1."
+    from vlm_align.recipes import Blocked
+    p = parser()
+    a, extra = p.parse_known_args(argv)
+    try:
+        if extra and not getattr(a, "overridable", False): p.error(f"unrecognized arguments: {' '.join(extra)}")
+        a.overrides = _overrides(extra) if extra else {}
+        return a.run(a)
+    except Blocked as e:
+        print(f"vlm-align {a.command}: {e}", file=sys.stderr)
+        return 1
     except (ValueError, TypeError, KeyError, FileNotFoundError) as e:
         msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
         print(f"vlm-align {a.command}: error: {msg}", file=sys.stderr)
