@@ -95,28 +95,29 @@ def estimate_json(e) -> dict:
 
 # %% ../nbs/08_cli.ipynb #fa6f6935
 def _vram_plan_args(a):
-    "`(model, method, setup)` from the command line, on top of a recipe's TRL and LoRA configs when `--config` is given."
+    "`(model, method, gpu, setup)` from the command line, on top of a recipe's TRL and LoRA configs when `--config` is given."
     setup = dict(_literal(kv) for kv in a.set)
-    model, method = a.model, a.method
+    model, method, gpu = a.model, a.method, a.gpu
     if a.config:
-        from vlm_align.recipes import read_recipe, trl_config, peft_config
+        from vlm_align.recipes import read_recipe, trl_config, peft_config, _gpu_of
         r = read_recipe(a.config, method)
         model, method = model or r["model_name_or_path"], r["method"]
+        gpu = gpu or (_gpu_of(r["gpu"]) if r.get("gpu") else None)  # the recipe's GPU: the verdict, and vLLM's colocate share
         setup = dict(config=trl_config(r), peft_config=peft_config(r), **(r.get("vram") or {}), **setup)
     if model is None: raise ValueError("vram: name a MODEL, or a recipe with --config.")
     if a.full: setup["peft_config"] = None
-    return model, method or "sft", setup
+    return model, method or "sft", gpu, setup
 
 def _vram_command(a):
     "`vlm-align vram`: print the memory plan."
     from vlm_align.vram import estimate_memory, print_estimate
-    model, method, setup = _vram_plan_args(a)
+    model, method, gpu, setup = _vram_plan_args(a)
     if a.json:
-        e = estimate_memory(model, method, **setup)
+        e = estimate_memory(model, method, gpu=gpu, **setup)
         out = estimate_json(e)
-        if a.gpu: out.update(gpu=a.gpu, fits=e.fits(a.gpu))
+        if gpu: out.update(gpu=gpu, fits=e.fits(gpu))
         print(json.dumps(out, indent=1))
-    else: print_estimate(model, method, gpu=a.gpu, **setup)
+    else: print_estimate(model, method, gpu=gpu, **setup)
     return 0
 
 # %% ../nbs/08_cli.ipynb #8b3a0cff
