@@ -149,6 +149,63 @@ def _pan_and_scan_crops(height, width, min_crop, max_crops, min_ratio):
     if min(math.ceil(width / nw), math.ceil(height / nh)) < min_crop: return 0
     return nw * nh
 
+# %% ../nbs/01_data.ipynb #c1a10031
+def _opt(ip, kw, k, default=None):
+    "Setting `k`: the call's override `kw[k]`, else the image processor's attribute, else `default`."
+    return kw[k] if kw.get(k) is not None else (getattr(ip, k) if getattr(ip, k, None) is not None else default)
+
+def _qwen_tokens(processor, ip, kw, width, height):
+    "Qwen2/2.5/3-VL: `smart_resize` to multiples of patch·merge within [min_pixels, max_pixels]; one token per merged cell."
+    size = _opt(ip, kw, "size")
+    factor = _opt(ip, kw, "patch_size") * _opt(ip, kw, "merge_size")
+    min_px = _opt(ip, kw, "min_pixels") or _get(size, "shortest_edge") or _get(size, "min_pixels")
+    max_px = _opt(ip, kw, "max_pixels") or _get(size, "longest_edge") or _get(size, "max_pixels")
+    h, w = _smart_resize(height, width, factor, min_px, max_px)
+    return (h // factor) * (w // factor)
+
+# %% ../nbs/01_data.ipynb #c1a10033
+def _idefics3_tokens(processor, ip, kw, width, height):
+    "Idefics3/SmolVLM: `image_seq_len` for the global image, plus one per tile with `do_image_splitting`."
+    seq = kw.get("image_seq_len") or getattr(processor, "image_seq_len", None) or 169
+    if not _opt(ip, kw, "do_image_splitting", False): return seq
+    rows, cols = _idefics3_tiles(height, width, _get(_opt(ip, kw, "size"), "longest_edge"), _get(_opt(ip, kw, "max_image_size"), "longest_edge"))
+    return seq * (rows * cols + 1)
+
+def _idefics2_tokens(processor, ip, kw, width, height):
+    "Idefics2: `image_seq_len` (64), five times with `do_image_splitting`."
+    seq = kw.get("image_seq_len") or getattr(processor, "image_seq_len", None) or 64
+    return seq * (5 if _opt(ip, kw, "do_image_splitting", False) else 1)
+
+def _gemma3_tokens(processor, ip, kw, width, height):
+    "Gemma3: `image_seq_length` (256) per image, and per pan-and-scan crop when `do_pan_and_scan` is on."
+    seq = kw.get("image_seq_length") or getattr(processor, "image_seq_length", None) or 256
+    if not _opt(ip, kw, "do_pan_and_scan", False): return seq
+    crops = _pan_and_scan_crops(height, width, _opt(ip, kw, "pan_and_scan_min_crop_size", 256),
+                                _opt(ip, kw, "pan_and_scan_max_num_crops", 4), _opt(ip, kw, "pan_and_scan_min_ratio_to_activate", 1.2))
+    return seq * (1 + crops)
+
+def _paligemma_tokens(processor, ip, kw, width, height):
+    "PaliGemma: `image_seq_length`, else one token per 14-pixel patch of the fixed size."
+    seq = kw.get("image_seq_length") or getattr(processor, "image_seq_length", None)
+    return seq or (_get(_opt(ip, kw, "size"), "height") // 14) * (_get(_opt(ip, kw, "size"), "width") // 14)
+
+# %% ../nbs/01_data.ipynb #c1a10035
+def _llava_tokens(processor, ip, kw, width, height):
+    "LLaVA-1.5: (side/`patch_size`)² patches of the processed image + `num_additional_image_tokens`, minus CLS with the 'default' strategy."
+    has_proc = ip is not processor
+    patch = kw.get("patch_size") or getattr(processor, "patch_size", None) or 14
+    extra = kw.get("num_additional_image_tokens", getattr(processor, "num_additional_image_tokens", None) if has_proc else 1)
+    strategy = kw.get("vision_feature_select_strategy") or (getattr(processor, "vision_feature_select_strategy", None) if has_proc else "default")
+    if _opt(ip, kw, "do_center_crop", False): h, w = _get(_opt(ip, kw, "crop_size"), "height"), _get(_opt(ip, kw, "crop_size"), "width")
+    elif _get(_opt(ip, kw, "size"), "height"): h, w = _get(_opt(ip, kw, "size"), "height"), _get(_opt(ip, kw, "size"), "width")
+    else:
+        s = _get(_opt(ip, kw, "size"), "shortest_edge")
+        h, w = (s, int(s * width / height)) if height <= width else (int(s * height / width), s)
+    return (h // patch) * (w // patch) + (extra or 0) - (1 if strategy == "default" else 0)
+
+_TOKEN_RULES = dict(qwen2_vl=_qwen_tokens, idefics3=_idefics3_tokens, idefics2=_idefics2_tokens, gemma3=_gemma3_tokens,
+                    paligemma=_paligemma_tokens, llava=_llava_tokens)
+
 # %% ../nbs/01_data.ipynb #e80155b8
 def image_family(processor, # a processor (`AutoProcessor`) or its image processor
                 )->str:
@@ -173,44 +230,8 @@ def image_token_count(processor, # a processor (`AutoProcessor`) or its image pr
                      )->int: # image tokens for one image (the features that replace its placeholder)
     "Number of image tokens the processor puts into `input_ids` for one `width`x`height` image; keyword arguments override its settings."
     if width < 1 or height < 1: raise ValueError(f"image size must be positive, got {width}x{height}")
-    fam, ip = image_family(processor), getattr(processor, "image_processor", processor)
-    opt = lambda k, default=None: images_kwargs[k] if images_kwargs.get(k) is not None else (
-        getattr(ip, k) if getattr(ip, k, None) is not None else default)
-    has_proc = ip is not processor
-    if fam == "qwen2_vl":
-        size = opt("size")
-        factor = opt("patch_size") * opt("merge_size")
-        min_px = opt("min_pixels") or _get(size, "shortest_edge") or _get(size, "min_pixels")
-        max_px = opt("max_pixels") or _get(size, "longest_edge") or _get(size, "max_pixels")
-        h, w = _smart_resize(height, width, factor, min_px, max_px)
-        return (h // factor) * (w // factor)
-    if fam == "idefics3":
-        seq = images_kwargs.get("image_seq_len") or getattr(processor, "image_seq_len", None) or 169
-        if not opt("do_image_splitting", False): return seq
-        rows, cols = _idefics3_tiles(height, width, _get(opt("size"), "longest_edge"), _get(opt("max_image_size"), "longest_edge"))
-        return seq * (rows * cols + 1)
-    if fam == "idefics2":
-        seq = images_kwargs.get("image_seq_len") or getattr(processor, "image_seq_len", None) or 64
-        return seq * (5 if opt("do_image_splitting", False) else 1)
-    if fam == "gemma3":
-        seq = images_kwargs.get("image_seq_length") or getattr(processor, "image_seq_length", None) or 256
-        if not opt("do_pan_and_scan", False): return seq
-        crops = _pan_and_scan_crops(height, width, opt("pan_and_scan_min_crop_size", 256),
-                                    opt("pan_and_scan_max_num_crops", 4), opt("pan_and_scan_min_ratio_to_activate", 1.2))
-        return seq * (1 + crops)
-    if fam == "paligemma":
-        seq = images_kwargs.get("image_seq_length") or getattr(processor, "image_seq_length", None)
-        return seq or (_get(opt("size"), "height") // 14) * (_get(opt("size"), "width") // 14)
-    # llava: the processor reads the size of the processed pixel_values
-    patch = images_kwargs.get("patch_size") or getattr(processor, "patch_size", None) or 14
-    extra = images_kwargs.get("num_additional_image_tokens", getattr(processor, "num_additional_image_tokens", None) if has_proc else 1)
-    strategy = images_kwargs.get("vision_feature_select_strategy") or (getattr(processor, "vision_feature_select_strategy", None) if has_proc else "default")
-    if opt("do_center_crop", False): h, w = _get(opt("crop_size"), "height"), _get(opt("crop_size"), "width")
-    elif _get(opt("size"), "height"): h, w = _get(opt("size"), "height"), _get(opt("size"), "width")
-    else:
-        s = _get(opt("size"), "shortest_edge")
-        h, w = (s, int(s * width / height)) if height <= width else (int(s * height / width), s)
-    return (h // patch) * (w // patch) + (extra or 0) - (1 if strategy == "default" else 0)
+    ip = getattr(processor, "image_processor", processor)
+    return _TOKEN_RULES[image_family(processor)](processor, ip, images_kwargs, width, height)
 
 # %% ../nbs/01_data.ipynb #9b614725
 IMAGE_PLACEHOLDER = "<image>"

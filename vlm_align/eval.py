@@ -94,6 +94,7 @@ def vllm_requests(processor, # the model's processor (its chat template renders 
     return [{"prompt": p, "multi_modal_data": {"image": _image(im)}}
             for p, im in zip(chat_prompts(processor, questions, system), images)]
 
+# %% ../nbs/07_eval.ipynb #c7a10002
 def vllm_generate(llm, # a `vllm.LLM` serving the model
                   processor, # the model's processor
                   questions:list[str], # a batch of questions
@@ -246,14 +247,20 @@ def vocabulary_nouns(text:str, # a model's response
         out += [c for c in cands if c in vocabulary][:1]
     return out
 
-def nltk_nouns(text:str, vocabulary:set=None) -> list[str]:
+# %% ../nbs/07_eval.ipynb #c7a10004
+def nltk_nouns(text:str, # a model's response
+               vocabulary:set=None, # not used: every noun is returned, and `amber_generative` keeps those in its vocabulary
+              ) -> list[str]:
     "Nouns of `text` lemmatised as AMBER's official script does (needs `nltk` with punkt, tagger and WordNet data)."
     import nltk
     from nltk.stem import WordNetLemmatizer
     lem = WordNetLemmatizer()
     return [lem.lemmatize(w) for w, pos in nltk.pos_tag(nltk.word_tokenize(text)) if pos.startswith("NN")]
 
-def spacy_similar(threshold:float=0.8, model:str="en_core_web_lg"):
+# %% ../nbs/07_eval.ipynb #c7a10006
+def spacy_similar(threshold:float=0.8, # two words are the same object above this similarity (the official value)
+                  model:str="en_core_web_lg", # the spaCy model whose vectors are compared
+                 ):
     "A `similar(word1, word2)` test by spaCy vector similarity, as AMBER's official script (needs spaCy and `model`)."
     import spacy
     nlp = spacy.load(model)
@@ -301,6 +308,7 @@ def amber_generative(predictions:list, # AMBER-format predictions [{"id": int, "
                 hal=None if hal is None else round(100 - c["clean"] / c["responses"] * 100, 1),
                 cog=_pct(c["cog"], c["hallu"], "Cog (no hallu object)"))
 
+# %% ../nbs/07_eval.ipynb #c7a10009
 def amber_score(chair:float, # CHAIR from `amber_generative`, percent
                 f1:float, # overall F1 from `amber_discriminative`, percent
                ) -> float:
@@ -472,11 +480,16 @@ def image_hash(img, # a PIL image, a path, bytes or a `datasets` image dict
     low = (_DCT @ g @ _DCT.T)[:_K, :_K].ravel()
     return np.packbits(low > np.median(low[1:]))  # the DC term (overall brightness) stays out of the median
 
-def hash_distance(a:np.ndarray, b:np.ndarray) -> int:
+# %% ../nbs/07_eval.ipynb #c7a1000d
+def hash_distance(a:np.ndarray, # an `image_hash`
+                  b:np.ndarray, # another
+                 ) -> int:
     "Number of differing bits between two `image_hash`es."
     return int(np.bitwise_count(np.bitwise_xor(a, b)).sum())
 
-def normalize_question(text:str) -> str:
+# %% ../nbs/07_eval.ipynb #c7a10010
+def normalize_question(text:str, # a question as a dataset writes it
+                      ) -> str:
     "Question text for matching: NFKC, lower case, without image placeholders and punctuation, single spaces."
     t = unicodedata.normalize("NFKC", text or "").lower()
     t = re.sub(r"<image>|<\|image_pad\|>|<\|vision_(?:start|end)\|>", " ", t)
@@ -549,13 +562,15 @@ AMBER_PUBLISHED_SOURCE = ("published figures cited by this project's source post
                           "discriminative task); not measured here")
 
 def format_table(results:dict, # model -> {metric: value}
-                 digits:int=1) -> str:
+                 digits:int=1, # decimals shown for floats
+                ) -> str:
     "A markdown table of `results`, one row per model; None shows as 'n/a'."
     cols = list(dict.fromkeys(k for r in results.values() for k in r))
     fmt = lambda v: "n/a" if v is None else f"{v:.{digits}f}" if isinstance(v, float) else str(v)
     lines = ["| model | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     return "\n".join(lines + [f"| {m} | " + " | ".join(fmt(r.get(c)) for c in cols) + " |" for m, r in results.items()])
 
+# %% ../nbs/07_eval.ipynb #c7a10014
 def plot_comparison(results:dict, # model -> {metric: value in percent}, measured
                     title:str, # what was measured: models, data, machine
                     reference:dict|None=None, # model -> {metric: value}, cited figures drawn apart (e.g. `AMBER_PUBLISHED`)

@@ -312,8 +312,8 @@ def check_rollouts(model, # the trainer's model, saved where vLLM loads it (`mod
                    max_new_tokens:int=8, # tokens generated per row
                    atol:float=1e-3, # tolerance on log-probabilities (and on the gap that makes two tokens a tie)
                    **llm_kwargs, # extra `vllm.LLM` arguments, e.g. max_model_len=1024, enforce_eager=True
-                  ) -> RolloutCheck:
-    "Greedy rollouts of `rows` through HF `generate` and through vLLM: prompt tokens, completions, log-probs compared."
+                  ) -> RolloutCheck: # per-row comparison and the problems found
+    "Greedy rollouts of `rows` through HF `generate` and through vLLM: prompt tokens, completions, log-probs compared; keyword arguments go to `vllm.LLM`."
     from vllm import LLM, SamplingParams
     if token_prompts not in ("expanded", "unexpanded", "text"):
         raise ValueError(f"check_rollouts: token_prompts={token_prompts!r}; expected 'expanded', 'unexpanded' or 'text'.")
