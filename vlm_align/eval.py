@@ -121,6 +121,7 @@ def _cut_torn_line(path):
     with open(path, "r+b") as f: f.truncate(keep)
     return len(data) - keep
 
+# %% ../nbs/07_eval.ipynb #c7a10026
 def generate_predictions(model, # a transformers VLM, or a `vllm.LLM` with backend="vllm"
                          processor, # the model's processor
                          rows, # a `datasets.Dataset` or list of dicts with an id, a question and an image
@@ -129,7 +130,9 @@ def generate_predictions(model, # a transformers VLM, or a `vllm.LLM` with backe
                          max_new_tokens:int=64, # most tokens per answer
                          system:str|None=None, # optional system prompt
                          backend:str="hf", # "hf" (transformers `generate`) or "vllm"
-                         id_column:str="id", question_column:str="question", image_column:str="image",
+                         id_column:str="id", # column of the unique row ids, written with each answer
+                         question_column:str="question", # column of the question text
+                         image_column:str="image", # column of the image (PIL, path, bytes or a `datasets` image dict)
                         ) -> list[dict]:
     "Answer every row not yet in `path`, appending `{id, question, response}` lines batch by batch; all predictions."
     if backend not in ("hf", "vllm"): raise ValueError(f"backend={backend!r}: expected 'hf' or 'vllm'.")
@@ -203,6 +206,16 @@ def _amber_metrics(c, dim):
     f1 = None if p is None or r is None else round(2 * (p / 100) * (r / 100) / ((p / 100) + (r / 100) + eps) * 100, 1)
     return dict(accuracy=acc, precision=p, recall=r, f1=f1)
 
+# %% ../nbs/07_eval.ipynb #c7a10022
+def _amber_warn(index, seen, n):
+    if (dup := {i: c for i, c in seen.items() if c > 1}):
+        warnings.warn(f"AMBER: {len(dup)} ids answered more than once (e.g. {list(dup)[:3]}); each answer is counted, as the official script does.")
+    missing = [i for i, e in index.items() if e.get("type") != "generative" and i not in seen]
+    if missing and seen:
+        warnings.warn(f"AMBER: {len(missing)} discriminative questions have no prediction (e.g. ids {missing[:3]}); they are "
+                      "left out of every denominator, as the official script does.")
+
+# %% ../nbs/07_eval.ipynb #c7a10024
 def amber_discriminative(predictions:list, # AMBER-format predictions: [{"id": int, "response": str}, ...]
                          annotations, # annotations.json content (entry id-1 is id) or a dict id -> {"type", "truth"}
                          mode:str="official", # "official" (exact "Yes"/"No") or "lenient" (`amber_answer`'s normaliser)
@@ -223,14 +236,6 @@ def amber_discriminative(predictions:list, # AMBER-format predictions: [{"id": i
             c["truth_no"] += truth == "no"; c["said_no"] += ans == "No"; c["no_right"] += ans == "No" and truth == "no"
     _amber_warn(index, seen, len(predictions))
     return {d: _amber_metrics(counts[d], d) for d in AMBER_DIMENSIONS}
-
-def _amber_warn(index, seen, n):
-    if (dup := {i: c for i, c in seen.items() if c > 1}):
-        warnings.warn(f"AMBER: {len(dup)} ids answered more than once (e.g. {list(dup)[:3]}); each answer is counted, as the official script does.")
-    missing = [i for i, e in index.items() if e.get("type") != "generative" and i not in seen]
-    if missing and seen:
-        warnings.warn(f"AMBER: {len(missing)} discriminative questions have no prediction (e.g. ids {missing[:3]}); they are "
-                      "left out of every denominator, as the official script does.")
 
 # %% ../nbs/07_eval.ipynb #37986e16
 _IRREGULAR = {"people": "person", "men": "man", "women": "woman", "children": "child", "mice": "mouse", "feet": "foot",

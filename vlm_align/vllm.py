@@ -78,6 +78,7 @@ def _kv_bytes_per_token(cfg, dtype_bytes=2):
     head_dim = getattr(tc, "head_dim", None) or tc.hidden_size // tc.num_attention_heads
     return 2 * tc.num_hidden_layers * heads * head_dim * dtype_bytes
 
+# %% ../nbs/06_vllm.ipynb #c6a10003
 def colocate_memory_split(estimate, # `vram.estimate_memory(model, "grpo", ...)`: the trainer's step, rollouts left to vLLM
                           gpu, # a GPU name from `vram.GPUS` (e.g. "A100-80GB", "L4") or its memory in bytes
                           max_model_length:int=2048, # vllm_max_model_length: one such sequence must fit in the KV cache
