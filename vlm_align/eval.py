@@ -370,6 +370,7 @@ def _mv_normalize(extraction, problem, ignore_empty_extractions):
     except Exception: return None
     raise TypeError(f"answer_type {atype!r} of a {qtype!r} problem has no normalisation (the official script's variable is unbound)")
 
+# %% ../nbs/07_eval.ipynb #c7a10032
 def mathvista_score(extraction, # the extracted answer (text, or a number/list as some extractors give)
                     problem:dict, # a MathVista record: question_type, answer_type, precision, choices, answer
                     ignore_empty_extractions:bool=False, # an empty multiple-choice extraction is wrong (official flag)
@@ -397,6 +398,7 @@ def _official_rules(response, problem):
     except (TypeError, ValueError): pass
     return None
 
+# %% ../nbs/07_eval.ipynb #c7a10034
 def mathvista_extract(response, # the model's full response
                       problem:dict, # the MathVista record (question_type, answer_type, choices)
                      ) -> str:
@@ -454,6 +456,7 @@ def amber_rows(ds, # `synth_dataset("exists")` rows (problem, solution "yes"/"no
         ann[start_id + k] = dict(id=start_id + k, type="discriminative-hallucination", truth=r["solution"])
     return rows, ann
 
+# %% ../nbs/07_eval.ipynb #c7a10035
 def mathvista_rows(ds, # `synth_dataset("choice"/"angle")` rows, or MathVista records (pid, query, decoded_image, ...)
                    prefix:str="", # added before synthetic pids, to keep two sets apart
                   ) -> tuple[list, dict]:
@@ -516,6 +519,7 @@ def _row_image(r):
         if r.get(k) is not None: return r[k]
     return r["images"][0] if r.get("images") else None
 
+# %% ../nbs/07_eval.ipynb #c7a10038
 def contamination_report(train, # training rows (`datasets.Dataset` or list of dicts): image/images and question/problem/prompt
                          eval, # evaluation rows; their `id` column (else their index) names them in the report
                          max_distance:int=32, # most differing hash bits (of 256) for two images to be the same
