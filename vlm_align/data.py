@@ -8,12 +8,15 @@ Docs: https://vlm-align.github.io/vlm_align/data.html.md"""
 from __future__ import annotations
 import io, math, numbers
 from collections import Counter, defaultdict
+from dataclasses import dataclass
+from fastcore.basics import store_attr
 import numpy as np
 from PIL import Image, ImageOps
 
 # %% auto #0
 __all__ = ['IMAGE_PLACEHOLDER', 'SHAPES', 'THINK_SYSTEM_PROMPT', 'fit_image', 'image_family', 'image_token_count', 'detect_shape',
-           'DropReport', 'to_preference', 'to_grpo', 'to_sft', 'token_counts', 'suggest_max_length', 'main']
+           'DropReport', 'FormatOptions', 'to_preference', 'to_grpo', 'to_sft', 'token_counts', 'suggest_max_length',
+           'main']
 
 # %% ../nbs/01_data.ipynb #298d0bd5
 def _open_image(img):
@@ -112,6 +115,7 @@ def _smart_resize(height, width, factor, min_pixels, max_pixels):
         h, w = math.ceil(height * beta / factor) * factor, math.ceil(width * beta / factor) * factor
     return h, w
 
+# %% ../nbs/01_data.ipynb #c1a10022
 def _idefics3_tiles(height, width, longest, tile):
     "(rows, cols) of Idefics3/SmolVLM image splitting, (0, 0) when the image fits one tile."
     ar = width / height
@@ -131,6 +135,7 @@ def _idefics3_tiles(height, width, longest, tile):
     if H > tile or W > tile: return math.ceil(H / tile), math.ceil(W / tile)
     return 0, 0
 
+# %% ../nbs/01_data.ipynb #c1a10024
 def _pan_and_scan_crops(height, width, min_crop, max_crops, min_ratio):
     "Number of Gemma3 pan-and-scan crops for an image (0 when it does not apply)."
     if width >= height:
@@ -143,6 +148,63 @@ def _pan_and_scan_crops(height, width, min_crop, max_crops, min_ratio):
         nh, nw = min(max_crops, nh), 1
     if min(math.ceil(width / nw), math.ceil(height / nh)) < min_crop: return 0
     return nw * nh
+
+# %% ../nbs/01_data.ipynb #c1a10031
+def _opt(ip, kw, k, default=None):
+    "Setting `k`: the call's override `kw[k]`, else the image processor's attribute, else `default`."
+    return kw[k] if kw.get(k) is not None else (getattr(ip, k) if getattr(ip, k, None) is not None else default)
+
+def _qwen_tokens(processor, ip, kw, width, height):
+    "Qwen2/2.5/3-VL: `smart_resize` to multiples of patch·merge within [min_pixels, max_pixels]; one token per merged cell."
+    size = _opt(ip, kw, "size")
+    factor = _opt(ip, kw, "patch_size") * _opt(ip, kw, "merge_size")
+    min_px = _opt(ip, kw, "min_pixels") or _get(size, "shortest_edge") or _get(size, "min_pixels")
+    max_px = _opt(ip, kw, "max_pixels") or _get(size, "longest_edge") or _get(size, "max_pixels")
+    h, w = _smart_resize(height, width, factor, min_px, max_px)
+    return (h // factor) * (w // factor)
+
+# %% ../nbs/01_data.ipynb #c1a10033
+def _idefics3_tokens(processor, ip, kw, width, height):
+    "Idefics3/SmolVLM: `image_seq_len` for the global image, plus one per tile with `do_image_splitting`."
+    seq = kw.get("image_seq_len") or getattr(processor, "image_seq_len", None) or 169
+    if not _opt(ip, kw, "do_image_splitting", False): return seq
+    rows, cols = _idefics3_tiles(height, width, _get(_opt(ip, kw, "size"), "longest_edge"), _get(_opt(ip, kw, "max_image_size"), "longest_edge"))
+    return seq * (rows * cols + 1)
+
+def _idefics2_tokens(processor, ip, kw, width, height):
+    "Idefics2: `image_seq_len` (64), five times with `do_image_splitting`."
+    seq = kw.get("image_seq_len") or getattr(processor, "image_seq_len", None) or 64
+    return seq * (5 if _opt(ip, kw, "do_image_splitting", False) else 1)
+
+def _gemma3_tokens(processor, ip, kw, width, height):
+    "Gemma3: `image_seq_length` (256) per image, and per pan-and-scan crop when `do_pan_and_scan` is on."
+    seq = kw.get("image_seq_length") or getattr(processor, "image_seq_length", None) or 256
+    if not _opt(ip, kw, "do_pan_and_scan", False): return seq
+    crops = _pan_and_scan_crops(height, width, _opt(ip, kw, "pan_and_scan_min_crop_size", 256),
+                                _opt(ip, kw, "pan_and_scan_max_num_crops", 4), _opt(ip, kw, "pan_and_scan_min_ratio_to_activate", 1.2))
+    return seq * (1 + crops)
+
+def _paligemma_tokens(processor, ip, kw, width, height):
+    "PaliGemma: `image_seq_length`, else one token per 14-pixel patch of the fixed size."
+    seq = kw.get("image_seq_length") or getattr(processor, "image_seq_length", None)
+    return seq or (_get(_opt(ip, kw, "size"), "height") // 14) * (_get(_opt(ip, kw, "size"), "width") // 14)
+
+# %% ../nbs/01_data.ipynb #c1a10035
+def _llava_tokens(processor, ip, kw, width, height):
+    "LLaVA-1.5: (side/`patch_size`)² patches of the processed image + `num_additional_image_tokens`, minus CLS with the 'default' strategy."
+    has_proc = ip is not processor
+    patch = kw.get("patch_size") or getattr(processor, "patch_size", None) or 14
+    extra = kw.get("num_additional_image_tokens", getattr(processor, "num_additional_image_tokens", None) if has_proc else 1)
+    strategy = kw.get("vision_feature_select_strategy") or (getattr(processor, "vision_feature_select_strategy", None) if has_proc else "default")
+    if _opt(ip, kw, "do_center_crop", False): h, w = _get(_opt(ip, kw, "crop_size"), "height"), _get(_opt(ip, kw, "crop_size"), "width")
+    elif _get(_opt(ip, kw, "size"), "height"): h, w = _get(_opt(ip, kw, "size"), "height"), _get(_opt(ip, kw, "size"), "width")
+    else:
+        s = _get(_opt(ip, kw, "size"), "shortest_edge")
+        h, w = (s, int(s * width / height)) if height <= width else (int(s * height / width), s)
+    return (h // patch) * (w // patch) + (extra or 0) - (1 if strategy == "default" else 0)
+
+_TOKEN_RULES = dict(qwen2_vl=_qwen_tokens, idefics3=_idefics3_tokens, idefics2=_idefics2_tokens, gemma3=_gemma3_tokens,
+                    paligemma=_paligemma_tokens, llava=_llava_tokens)
 
 # %% ../nbs/01_data.ipynb #e80155b8
 def image_family(processor, # a processor (`AutoProcessor`) or its image processor
@@ -165,47 +227,11 @@ def image_token_count(processor, # a processor (`AutoProcessor`) or its image pr
                       width:int, # image width in pixels, before the processor resizes it
                       height:int, # image height in pixels
                       **images_kwargs, # overrides of the image processor's settings, as in a processor call
-                     )->int:
-    "Number of image tokens the processor puts into `input_ids` for one `width`x`height` image."
+                     )->int: # image tokens for one image (the features that replace its placeholder)
+    "Number of image tokens the processor puts into `input_ids` for one `width`x`height` image; keyword arguments override its settings."
     if width < 1 or height < 1: raise ValueError(f"image size must be positive, got {width}x{height}")
-    fam, ip = image_family(processor), getattr(processor, "image_processor", processor)
-    opt = lambda k, default=None: images_kwargs[k] if images_kwargs.get(k) is not None else (
-        getattr(ip, k) if getattr(ip, k, None) is not None else default)
-    has_proc = ip is not processor
-    if fam == "qwen2_vl":
-        size = opt("size")
-        factor = opt("patch_size") * opt("merge_size")
-        min_px = opt("min_pixels") or _get(size, "shortest_edge") or _get(size, "min_pixels")
-        max_px = opt("max_pixels") or _get(size, "longest_edge") or _get(size, "max_pixels")
-        h, w = _smart_resize(height, width, factor, min_px, max_px)
-        return (h // factor) * (w // factor)
-    if fam == "idefics3":
-        seq = images_kwargs.get("image_seq_len") or getattr(processor, "image_seq_len", None) or 169
-        if not opt("do_image_splitting", False): return seq
-        rows, cols = _idefics3_tiles(height, width, _get(opt("size"), "longest_edge"), _get(opt("max_image_size"), "longest_edge"))
-        return seq * (rows * cols + 1)
-    if fam == "idefics2":
-        seq = images_kwargs.get("image_seq_len") or getattr(processor, "image_seq_len", None) or 64
-        return seq * (5 if opt("do_image_splitting", False) else 1)
-    if fam == "gemma3":
-        seq = images_kwargs.get("image_seq_length") or getattr(processor, "image_seq_length", None) or 256
-        if not opt("do_pan_and_scan", False): return seq
-        crops = _pan_and_scan_crops(height, width, opt("pan_and_scan_min_crop_size", 256),
-                                    opt("pan_and_scan_max_num_crops", 4), opt("pan_and_scan_min_ratio_to_activate", 1.2))
-        return seq * (1 + crops)
-    if fam == "paligemma":
-        seq = images_kwargs.get("image_seq_length") or getattr(processor, "image_seq_length", None)
-        return seq or (_get(opt("size"), "height") // 14) * (_get(opt("size"), "width") // 14)
-    # llava: the processor reads the size of the processed pixel_values
-    patch = images_kwargs.get("patch_size") or getattr(processor, "patch_size", None) or 14
-    extra = images_kwargs.get("num_additional_image_tokens", getattr(processor, "num_additional_image_tokens", None) if has_proc else 1)
-    strategy = images_kwargs.get("vision_feature_select_strategy") or (getattr(processor, "vision_feature_select_strategy", None) if has_proc else "default")
-    if opt("do_center_crop", False): h, w = _get(opt("crop_size"), "height"), _get(opt("crop_size"), "width")
-    elif _get(opt("size"), "height"): h, w = _get(opt("size"), "height"), _get(opt("size"), "width")
-    else:
-        s = _get(opt("size"), "shortest_edge")
-        h, w = (s, int(s * width / height)) if height <= width else (int(s * height / width), s)
-    return (h // patch) * (w // patch) + (extra or 0) - (1 if strategy == "default" else 0)
+    ip = getattr(processor, "image_processor", processor)
+    return _TOKEN_RULES[image_family(processor)](processor, ip, images_kwargs, width, height)
 
 # %% ../nbs/01_data.ipynb #9b614725
 IMAGE_PLACEHOLDER = "<image>"
@@ -266,6 +292,7 @@ def _missing(v): return v is None or (isinstance(v, float) and math.isnan(v)) or
 
 def _show(v): return f"{type(v).__name__} {v!r}"[:80]
 
+# %% ../nbs/01_data.ipynb #c1a10026
 def _check_text(s, i, col):
     "`s`, refused when a chat template was already applied or it holds a processor's image token."
     if any(t in s for t in _TEMPLATED):
@@ -333,6 +360,7 @@ def _as_messages(v, i, col, role):
     if _missing(v) or turns == []: raise RowError("empty_text", i, col, f"expected text or role/content turns, got {v!r}", _DROP)
     raise RowError("bad_type", i, col, f"expected text or a list of role/content turns, got {_show(v)}", _DROP)
 
+# %% ../nbs/01_data.ipynb #c1a10029
 def _n_image_parts(messages):
     return sum(p["type"] == "image" for m in messages for p in m["content"])
 
@@ -384,6 +412,7 @@ def _pref_row(row, i, shape, system):
                        "Drop this row (on_error='drop') or fix the pair.")
     return dict(prompt=prompt, chosen=chosen, rejected=rejected), imgs, prompt
 
+# %% ../nbs/01_data.ipynb #c1a1002c
 def _num(x): return str(int(x)) if isinstance(x, numbers.Integral) else repr(float(x))
 
 def _answer(v, i, col):
@@ -408,6 +437,7 @@ def _grpo_row(row, i, shape, system):
     if system: prompt = [_message("system", system)] + prompt
     return dict(prompt=prompt, solution=sol), imgs, prompt
 
+# %% ../nbs/01_data.ipynb #c1a1002e
 def _turns(conv, i):
     "LLaVA/ShareGPT `from`/`value` turns (or `role`/`content` ones) as role/content turns."
     out = []
@@ -432,6 +462,39 @@ def _sft_row(row, i, shape, system):
     return dict(messages=_images_in_user_turns(msgs, i, col)), imgs, msgs
 
 # %% ../nbs/01_data.ipynb #ba052341
+def _load_image(v, i, col, image_root=None):
+    "(decoded upright PIL image, original bytes when they can be kept, format) for an image value, or a `bad_image` RowError."
+    import os
+    try:
+        if v is None: raise ValueError("no image")
+        if isinstance(v, dict) and v.get("bytes") is None and v.get("path"): v = v["path"]
+        if isinstance(v, str):
+            if image_root and not os.path.isabs(v): v = os.path.join(image_root, v)
+            with open(v, "rb") as f: v = f.read()
+        raw = v["bytes"] if isinstance(v, dict) else (bytes(v) if isinstance(v, (bytes, bytearray)) else None)
+        img = _open_image(v); img.load()
+        fmt, turned = img.format, _orientation(img) != 1
+        if turned: img, raw = _upright(img), None  # stored upright, without the tag: every reader sees the same pixels
+        w, h = img.size
+    except Exception as e:
+        raise RowError("bad_image", i, col, f"the image cannot be read ({type(e).__name__}: {e})"[:300],
+                       "Re-download or re-encode the image, or drop the row (on_error='drop').") from None
+    if min(w, h) < 1 or max(w, h) / min(w, h) > 200:
+        raise RowError("bad_image", i, col, f"the image is {w}x{h}: an aspect ratio above 200 (or an empty image), which "
+                       "Qwen-VL processors refuse", "Crop or pad the image, or drop the row (on_error='drop').")
+    return img, raw, fmt
+
+def _store_image(img, raw, fmt, max_pixels, longest_edge):
+    "(a `datasets` image dict, stored (width, height)): original bytes when nothing changes, else one re-encode."
+    size = _fit_size(*img.size, max_pixels=max_pixels, longest_edge=longest_edge)
+    plain = img.mode in ("RGB", "L") or (img.mode == "P" and "transparency" not in img.info) # processors convert these to RGB
+    if raw is not None and size == img.size and plain: return {"bytes": raw, "path": None}, size
+    fmt = "JPEG" if fmt == "JPEG" else "PNG"
+    buf = io.BytesIO()
+    fit_image(img, max_pixels, longest_edge).save(buf, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+    return {"bytes": buf.getvalue(), "path": None}, size
+
+# %% ../nbs/01_data.ipynb #c1a10002
 def _image_markers(processor, width, height, **kw):
     "Tokens other than image tokens that replace one image placeholder in `input_ids`."
     fam, ip = image_family(processor), getattr(processor, "image_processor", processor)
@@ -467,38 +530,6 @@ def _row_length(row, sizes, processor, kind, completion_tokens=0):
     else: n = ntok(apply_chat_template({"messages": row["messages"]}, processor)["text"])
     costs = [_image_cost(processor, w, h) for w, h in sizes]
     return n + sum(c[1] for c in costs), sum(c[0] for c in costs)
-
-def _load_image(v, i, col, image_root=None):
-    "(decoded upright PIL image, original bytes when they can be kept, format) for an image value, or a `bad_image` RowError."
-    import os
-    try:
-        if v is None: raise ValueError("no image")
-        if isinstance(v, dict) and v.get("bytes") is None and v.get("path"): v = v["path"]
-        if isinstance(v, str):
-            if image_root and not os.path.isabs(v): v = os.path.join(image_root, v)
-            with open(v, "rb") as f: v = f.read()
-        raw = v["bytes"] if isinstance(v, dict) else (bytes(v) if isinstance(v, (bytes, bytearray)) else None)
-        img = _open_image(v); img.load()
-        fmt, turned = img.format, _orientation(img) != 1
-        if turned: img, raw = _upright(img), None  # stored upright, without the tag: every reader sees the same pixels
-        w, h = img.size
-    except Exception as e:
-        raise RowError("bad_image", i, col, f"the image cannot be read ({type(e).__name__}: {e})"[:300],
-                       "Re-download or re-encode the image, or drop the row (on_error='drop').") from None
-    if min(w, h) < 1 or max(w, h) / min(w, h) > 200:
-        raise RowError("bad_image", i, col, f"the image is {w}x{h}: an aspect ratio above 200 (or an empty image), which "
-                       "Qwen-VL processors refuse", "Crop or pad the image, or drop the row (on_error='drop').")
-    return img, raw, fmt
-
-def _store_image(img, raw, fmt, max_pixels, longest_edge):
-    "(a `datasets` image dict, stored (width, height)): original bytes when nothing changes, else one re-encode."
-    size = _fit_size(*img.size, max_pixels=max_pixels, longest_edge=longest_edge)
-    plain = img.mode in ("RGB", "L") or (img.mode == "P" and "transparency" not in img.info) # processors convert these to RGB
-    if raw is not None and size == img.size and plain: return {"bytes": raw, "path": None}, size
-    fmt = "JPEG" if fmt == "JPEG" else "PNG"
-    buf = io.BytesIO()
-    fit_image(img, max_pixels, longest_edge).save(buf, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
-    return {"bytes": buf.getvalue(), "path": None}, size
 
 # %% ../nbs/01_data.ipynb #d5973702
 class DropReport:
@@ -553,21 +584,41 @@ def _as_rows(ds, fn="to_preference"):
                     f"got {type(ds).__name__}; build one with datasets.Dataset.from_list(rows) or pass the rows as a list.")
 
 # %% ../nbs/01_data.ipynb #f6a1c005
-def _check_args(max_pixels, longest_edge, max_length, completion_tokens, processor, system, on_error, batch_size, num_proc):
-    "Refuse nonsense arguments before any row is read, naming the argument."
-    if on_error not in ("raise", "drop"): raise ValueError(f"on_error must be 'raise' or 'drop', got {on_error!r}")
-    _check_budget("max_pixels", max_pixels); _check_budget("longest_edge", longest_edge)
-    for name, v, low in (("max_length", max_length, 1), ("completion_tokens", completion_tokens, 0), ("batch_size", batch_size, 1),
-                         ("num_proc", num_proc, 1)):
+def _check_args(o):
+    "Refuse nonsense options before any row is read, naming the argument."
+    if o.on_error not in ("raise", "drop"): raise ValueError(f"on_error must be 'raise' or 'drop', got {o.on_error!r}")
+    _check_budget("max_pixels", o.max_pixels); _check_budget("longest_edge", o.longest_edge)
+    for name, low in (("max_length", 1), ("completion_tokens", 0), ("batch_size", 1), ("num_proc", 1)):
+        v = getattr(o, name)
         if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low):
             raise ValueError(f"{name}={v!r}: expected a whole number >= {low}" + (" or None" if name in ("max_length", "num_proc") else "") + ".")
-    if max_length is not None:
-        if processor is None: raise ValueError("max_length needs processor= (the model's AutoProcessor) to count text and image tokens.")
-        image_family(processor)  # a processor without an image-token rule fails here, once, not on every row
-    if system is not None and not (isinstance(system, str) and system.strip() and
-                                   not any(t in system for t in (IMAGE_PLACEHOLDER,) + _TEMPLATED + _IMAGE_TOKENS)):
-        raise ValueError(f"system={_show(system)}: expected a non-empty plain-text system prompt, without {IMAGE_PLACEHOLDER} "
+    if o.max_length is not None:
+        if o.processor is None: raise ValueError("max_length needs processor= (the model's AutoProcessor) to count text and image tokens.")
+        image_family(o.processor)  # a processor without an image-token rule fails here, once, not on every row
+    if o.system is not None and not (isinstance(o.system, str) and o.system.strip() and
+                                     not any(t in o.system for t in (IMAGE_PLACEHOLDER,) + _TEMPLATED + _IMAGE_TOKENS)):
+        raise ValueError(f"system={_show(o.system)}: expected a non-empty plain-text system prompt, without {IMAGE_PLACEHOLDER} "
                          "marks, image tokens or chat-template tokens.")
+
+# %% ../nbs/01_data.ipynb #c1a10004
+class FormatOptions:
+    "The options of `to_preference`, `to_grpo` and `to_sft`, checked when made; the adapters build one from their keyword arguments."
+    def __init__(self,
+                 shape:str|None=None, # the public row shape; detected from the columns when None
+                 system:str|None=None, # system prompt put before the user turn
+                 max_pixels:int|None=None, # shrink images above this many pixels (`fit_image`)
+                 longest_edge:int|None=None, # shrink images whose longest side is above this
+                 processor=None, # the model's processor, needed for the `max_length` check
+                 max_length:int|None=None, # rows longer than this many tokens are errors
+                 completion_tokens:int=0, # GRPO: GRPOConfig.max_completion_length, counted with the prompt
+                 on_error:str="raise", # 'raise' on the first bad row, or 'drop' bad rows and return a `DropReport` too
+                 num_proc:int|None=None, # processes for `datasets.map`
+                 batch_size:int=256, # rows per `datasets.map` batch
+                 image_root:str|None=None, # folder that relative image paths (MMPR) are under
+                 keep_columns:bool=False, # keep the source's other columns (to_grpo: the reward functions read them)
+                ):
+        store_attr(); _check_args(self)
+    def __repr__(self): return "FormatOptions(" + ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "processor") + ")"
 
 # %% ../nbs/01_data.ipynb #ad77b991
 def _image_feature(decode=True):
@@ -583,6 +634,30 @@ def _undecoded(ds):
         elif isinstance(getattr(f, "feature", None), datasets.Image) and f.feature.decode: ds = ds.cast_column(c, _image_feature(False))
     return ds
 
+# %% ../nbs/01_data.ipynb #c1a1000a
+_OUT_COLS = {"preference": ("prompt", "chosen", "rejected"), "grpo": ("prompt", "solution"), "sft": ("messages",)}
+
+@dataclass
+class _Route:
+    "How each row of one adapter call is converted."
+    kind:str; row_fn:object; shape:str; need:tuple; img_col:str; add_size:bool; opts:FormatOptions
+    @property
+    def out_cols(self): return _OUT_COLS[self.kind]
+
+def _route(ds, kind, row_fn, o):
+    "The `_Route` for `ds`: a clear error for an empty dataset, an unknown shape or a missing column."
+    if len(ds) == 0: raise ValueError(f"to_{kind}: the dataset has no rows (columns {ds.column_names}); pass at least one row "
+                                      "(check the split or the filter that made it).")
+    shape = o.shape or detect_shape(ds, kind)
+    if shape not in SHAPES[kind]: raise ValueError(f"shape must be one of {list(SHAPES[kind])} for {kind}, got {shape!r}")
+    need = SHAPES[kind][shape]
+    missing = [c for c in need if c not in ds.column_names]
+    if missing:
+        raise ValueError(f"column {missing[0]!r} is missing: the {shape!r} {kind} shape needs columns {list(need)}, the dataset has "
+                         f"{ds.column_names}. Rename a column (ds.rename_column) or pass the right shape=.")
+    img_col = "images" if "images" in need or (shape == "messages" and "images" in ds.column_names) else "image"
+    return _Route(kind, row_fn, shape, need, img_col, add_size=kind == "grpo" and "image_size" not in ds.column_names, opts=o)  # rewards rescale gold boxes from the original size
+
 # %% ../nbs/01_data.ipynb #f6a1c001
 def _image_size(v, i):
     "An existing `image_size` cell, checked to be (width, height) in pixels."
@@ -592,49 +667,59 @@ def _image_size(v, i):
     raise RowError("bad_image_size", i, "image_size", f"expected (width, height) in pixels, got {_show(v)}",
                    "Fix it, or remove the column: to_grpo then records each image's size itself.")
 
-def _convert(row, i, c):
-    "(TRL row, image sizes) for source row `i`, or a RowError; `c` holds the adapter's settings."
-    res, imgs, msgs = c.row_fn(row, i, c.shape, c.system)
-    if c.kind != "sft" and not imgs:
-        raise RowError("no_image", i, c.img_col, "the row has no image", "Restore the image, or drop the row (on_error='drop'): "
-                       "without it the model learns to answer blind.")
-    if _n_image_parts(msgs) != len(imgs):
-        raise RowError("image_count", i, c.img_col, f"{len(imgs)} image(s) but {_n_image_parts(msgs)} image placeholder(s) in "
-                       "the text", f"Make the {IMAGE_PLACEHOLDER} marks match the images, or drop the row (on_error='drop').")
-    if c.kind == "grpo" and not c.add_size: _image_size(row.get("image_size"), i)
+# %% ../nbs/01_data.ipynb #c1a1000d
+def _store_images(imgs, i, r):
+    "(stored image dicts, sizes as stored, original upright sizes) of row `i`'s image values, or a RowError."
     stored, sizes, originals = [], [], []
     for v in imgs:
-        img, raw, fmt = _load_image(v, i, c.img_col, c.image_root)
-        try: d, size = _store_image(img, raw, fmt, c.max_pixels, c.longest_edge)
-        except Exception as e: raise RowError("bad_image", i, c.img_col, f"the {img.mode} image cannot be made RGB ({type(e).__name__}: {e})"[:300],
+        img, raw, fmt = _load_image(v, i, r.img_col, r.opts.image_root)
+        try: d, size = _store_image(img, raw, fmt, r.opts.max_pixels, r.opts.longest_edge)
+        except Exception as e: raise RowError("bad_image", i, r.img_col, f"the {img.mode} image cannot be made RGB ({type(e).__name__}: {e})"[:300],
                                               "Re-encode the image as RGB, or drop the row (on_error='drop').") from None
         stored.append(d); sizes.append(size); originals.append(list(img.size))
-    res["images"] = stored
-    if c.add_size: res["image_size"] = originals[0] if originals else None  # upright size: the frame gold boxes are drawn in
-    if c.max_length is not None:
-        n, n_img = _row_length(res, sizes, c.processor, c.kind, c.completion_tokens)
-        if n > c.max_length:
-            raise RowError("too_long", i, c.img_col, f"the row needs {n} tokens ({n_img} of them image tokens) but "
-                f"max_length={c.max_length}, so TRL would cut image tokens ('Image features and image tokens do not match')",
-                f"Use max_length>={n} (suggest_max_length picks one from the data) or smaller images (max_pixels=).")
+    return stored, sizes, originals
+
+# %% ../nbs/01_data.ipynb #c1a1000f
+def _check_length(res, sizes, i, r):
+    "Raise a `too_long` RowError when row `i`, formatted as `res`, needs more than `max_length` tokens."
+    n, n_img = _row_length(res, sizes, r.opts.processor, r.kind, r.opts.completion_tokens)
+    if n > r.opts.max_length:
+        raise RowError("too_long", i, r.img_col, f"the row needs {n} tokens ({n_img} of them image tokens) but "
+            f"max_length={r.opts.max_length}, so TRL would cut image tokens ('Image features and image tokens do not match')",
+            f"Use max_length>={n} (suggest_max_length picks one from the data) or smaller images (max_pixels=).")
+
+# %% ../nbs/01_data.ipynb #c1a10011
+def _convert(row, i, r):
+    "(TRL row) for source row `i` following the `_Route` `r`, or a RowError."
+    res, imgs, msgs = r.row_fn(row, i, r.shape, r.opts.system)
+    if r.kind != "sft" and not imgs:
+        raise RowError("no_image", i, r.img_col, "the row has no image", "Restore the image, or drop the row (on_error='drop'): "
+                       "without it the model learns to answer blind.")
+    if _n_image_parts(msgs) != len(imgs):
+        raise RowError("image_count", i, r.img_col, f"{len(imgs)} image(s) but {_n_image_parts(msgs)} image placeholder(s) in "
+                       "the text", f"Make the {IMAGE_PLACEHOLDER} marks match the images, or drop the row (on_error='drop').")
+    if r.kind == "grpo" and not r.add_size: _image_size(row.get("image_size"), i)
+    res["images"], sizes, originals = _store_images(imgs, i, r)
+    if r.add_size: res["image_size"] = originals[0] if originals else None  # upright size: the frame gold boxes are drawn in
+    if r.opts.max_length is not None: _check_length(res, sizes, i, r)
     return res
 
 # %% ../nbs/01_data.ipynb #f6a1c002
 _EMPTY = [{"role": "user", "content": [{"type": "text", "text": ""}]}]
 
-def _converter(c):
+def _converter(r):
     "The batched `datasets.map` function: each row converted, or replaced by an empty row and its problem noted."
     def fn(batch, idx):
         out = defaultdict(list)
         for j, i in enumerate(idx):
-            try: res, prob = _convert({k: v[j] for k, v in batch.items()}, i, c), ("", "")
+            try: res, prob = _convert({k: v[j] for k, v in batch.items()}, i, r), ("", "")
             except Exception as e:
                 if not isinstance(e, RowError):  # a value no check foresaw: still reported with its row, never a crash mid-map
-                    e = RowError("unexpected", i, "/".join(c.need), f"{type(e).__name__}: {e}"[:200],
+                    e = RowError("unexpected", i, "/".join(r.need), f"{type(e).__name__}: {e}"[:200],
                                  "Drop the row (on_error='drop') and please report this value to vlm_align.")
-                if c.on_error == "raise": raise e from None
-                res, prob = {k: (_EMPTY if k != "solution" else "") for k in c.out_cols} | {"images": []}, (e.reason, str(e))
-                if c.add_size: res["image_size"] = None
+                if r.opts.on_error == "raise": raise e from None
+                res, prob = {k: (_EMPTY if k != "solution" else "") for k in r.out_cols} | {"images": []}, (e.reason, str(e))
+                if r.add_size: res["image_size"] = None
             for k, v in res.items(): out[k].append(v)
             out["_problem"].append(prob[0]); out["_detail"].append(prob[1])
         return dict(out)
@@ -656,38 +741,24 @@ def _map_rows(rows, fn, keep):
         raise
 
 # %% ../nbs/01_data.ipynb #f6a1c004
-def _format(ds, kind, row_fn, shape=None, system=None, max_pixels=None, longest_edge=None, processor=None,
-            max_length=None, completion_tokens=0, on_error="raise", num_proc=None, batch_size=256,
-            image_root=None, keep_columns=False):
-    "Run `row_fn` over `ds` in batched, parallel `datasets.map`, storing images and checking rows."
-    from types import SimpleNamespace
-    _check_args(max_pixels, longest_edge, max_length, completion_tokens, processor, system, on_error, batch_size, num_proc)
-    ds = _as_rows(ds, f"to_{kind}")
-    if len(ds) == 0: raise ValueError(f"to_{kind}: the dataset has no rows (columns {ds.column_names}); pass at least one row "
-                                      "(check the split or the filter that made it).")
-    shape = shape or detect_shape(ds, kind)
-    if shape not in SHAPES[kind]: raise ValueError(f"shape must be one of {list(SHAPES[kind])} for {kind}, got {shape!r}")
-    need = SHAPES[kind][shape]
-    missing = [c for c in need if c not in ds.column_names]
-    if missing:
-        raise ValueError(f"column {missing[0]!r} is missing: the {shape!r} {kind} shape needs columns {list(need)}, the dataset has "
-                         f"{ds.column_names}. Rename a column (ds.rename_column) or pass the right shape=.")
-    src = set(need) | {"image", "images"}
-    c = SimpleNamespace(kind=kind, row_fn=row_fn, shape=shape, system=system, need=need, max_pixels=max_pixels, longest_edge=longest_edge,
-        processor=processor, max_length=max_length, completion_tokens=completion_tokens, on_error=on_error, image_root=image_root,
-        img_col="images" if "images" in need or (shape == "messages" and "images" in ds.column_names) else "image",
-        out_cols={"preference": ("prompt", "chosen", "rejected"), "grpo": ("prompt", "solution"), "sft": ("messages",)}[kind],
-        add_size=kind == "grpo" and "image_size" not in ds.column_names)  # rewards rescale gold boxes from the original size
-    if isinstance(ds, _Rows): res = _map_rows(ds, _converter(c), [k for k in ds.column_names if keep_columns and k not in src])
-    else: res = _undecoded(ds).map(_converter(c), batched=True, batch_size=batch_size, with_indices=True, num_proc=num_proc,
-                                   remove_columns=[k for k in ds.column_names if k in src or not keep_columns], desc=f"to_{kind} ({shape})")
-    res = res.cast_column("images", _image_feature())
+def _report(res, on_error):
+    "The formatted rows; with on_error='drop', without the dropped ones and with their `DropReport`."
     if on_error == "raise": return res.remove_columns(["_problem", "_detail"])
     problems = list(zip(res["_problem"], res["_detail"]))
     res = res.remove_columns(["_problem", "_detail"])
     report = DropReport(len(problems), problems)
     if report.kept < report.total: res = res.select([i for i, (p, _) in enumerate(problems) if not p])
     return res, report
+
+def _format(ds, kind, row_fn, o:FormatOptions):
+    "Run `row_fn` over `ds` in batched, parallel `datasets.map`, storing images and checking rows."
+    ds = _as_rows(ds, f"to_{kind}")
+    r = _route(ds, kind, row_fn, o)
+    keep = lambda k: o.keep_columns and k not in set(r.need) | {"image", "images"}  # the source's other columns, if asked
+    if isinstance(ds, _Rows): res = _map_rows(ds, _converter(r), [k for k in ds.column_names if keep(k)])
+    else: res = _undecoded(ds).map(_converter(r), batched=True, batch_size=o.batch_size, with_indices=True, num_proc=o.num_proc,
+                                   remove_columns=[k for k in ds.column_names if not keep(k)], desc=f"to_{kind} ({r.shape})")
+    return _report(res.cast_column("images", _image_feature()), on_error=o.on_error)
 
 # %% ../nbs/01_data.ipynb #e5701e6e
 def to_preference(ds, # a `datasets.Dataset` of preference rows
@@ -703,8 +774,8 @@ def to_preference(ds, # a `datasets.Dataset` of preference rows
                   image_root:str|None=None, # folder that relative image paths (MMPR) are under
                  ):
     "`prompt`/`chosen`/`rejected`/`images` rows for TRL's DPOTrainer (DPO, MPO) from a public preference shape."
-    return _format(ds, "preference", _pref_row, shape, system, max_pixels, longest_edge, processor, max_length,
-                   on_error=on_error, num_proc=num_proc, batch_size=batch_size, image_root=image_root)
+    return _format(ds, "preference", _pref_row, FormatOptions(shape=shape, system=system, max_pixels=max_pixels, longest_edge=longest_edge,
+        processor=processor, max_length=max_length, on_error=on_error, num_proc=num_proc, batch_size=batch_size, image_root=image_root))
 
 # %% ../nbs/01_data.ipynb #8a1a7bc1
 THINK_SYSTEM_PROMPT = ("A conversation between User and Assistant. The user asks a question about an image, and the Assistant "
@@ -726,8 +797,9 @@ def to_grpo(ds, # a `datasets.Dataset` of prompt rows
             keep_columns:bool=True, # keep the other columns (task, choices, ...): reward functions receive them
            ):
     "`prompt`/`images`/`solution` rows for TRL's GRPOTrainer (GRPO, GSPO) from a public prompt shape."
-    return _format(ds, "grpo", _grpo_row, shape, system, max_pixels, longest_edge, processor, max_length,
-                   completion_tokens, on_error, num_proc, batch_size, keep_columns=keep_columns)
+    return _format(ds, "grpo", _grpo_row, FormatOptions(shape=shape, system=system, max_pixels=max_pixels, longest_edge=longest_edge,
+        processor=processor, max_length=max_length, completion_tokens=completion_tokens, on_error=on_error, num_proc=num_proc,
+        batch_size=batch_size, keep_columns=keep_columns))
 
 # %% ../nbs/01_data.ipynb #10e98ad6
 def to_sft(ds, # a `datasets.Dataset` of conversations
@@ -742,8 +814,8 @@ def to_sft(ds, # a `datasets.Dataset` of conversations
            batch_size:int=256, # rows per `datasets.map` batch
           ):
     "`messages`/`images` rows for TRL's SFTTrainer from LLaVA-instruct, ShareGPT or role/content conversations."
-    return _format(ds, "sft", _sft_row, shape, system, max_pixels, longest_edge, processor, max_length,
-                   on_error=on_error, num_proc=num_proc, batch_size=batch_size)
+    return _format(ds, "sft", _sft_row, FormatOptions(shape=shape, system=system, max_pixels=max_pixels, longest_edge=longest_edge,
+        processor=processor, max_length=max_length, on_error=on_error, num_proc=num_proc, batch_size=batch_size))
 
 # %% ../nbs/01_data.ipynb #aa4988ad
 def _kind(ds):

@@ -94,6 +94,7 @@ def vllm_requests(processor, # the model's processor (its chat template renders 
     return [{"prompt": p, "multi_modal_data": {"image": _image(im)}}
             for p, im in zip(chat_prompts(processor, questions, system), images)]
 
+# %% ../nbs/07_eval.ipynb #c7a10002
 def vllm_generate(llm, # a `vllm.LLM` serving the model
                   processor, # the model's processor
                   questions:list[str], # a batch of questions
@@ -120,6 +121,7 @@ def _cut_torn_line(path):
     with open(path, "r+b") as f: f.truncate(keep)
     return len(data) - keep
 
+# %% ../nbs/07_eval.ipynb #c7a10026
 def generate_predictions(model, # a transformers VLM, or a `vllm.LLM` with backend="vllm"
                          processor, # the model's processor
                          rows, # a `datasets.Dataset` or list of dicts with an id, a question and an image
@@ -128,7 +130,9 @@ def generate_predictions(model, # a transformers VLM, or a `vllm.LLM` with backe
                          max_new_tokens:int=64, # most tokens per answer
                          system:str|None=None, # optional system prompt
                          backend:str="hf", # "hf" (transformers `generate`) or "vllm"
-                         id_column:str="id", question_column:str="question", image_column:str="image",
+                         id_column:str="id", # column of the unique row ids, written with each answer
+                         question_column:str="question", # column of the question text
+                         image_column:str="image", # column of the image (PIL, path, bytes or a `datasets` image dict)
                         ) -> list[dict]:
     "Answer every row not yet in `path`, appending `{id, question, response}` lines batch by batch; all predictions."
     if backend not in ("hf", "vllm"): raise ValueError(f"backend={backend!r}: expected 'hf' or 'vllm'.")
@@ -202,6 +206,16 @@ def _amber_metrics(c, dim):
     f1 = None if p is None or r is None else round(2 * (p / 100) * (r / 100) / ((p / 100) + (r / 100) + eps) * 100, 1)
     return dict(accuracy=acc, precision=p, recall=r, f1=f1)
 
+# %% ../nbs/07_eval.ipynb #c7a10022
+def _amber_warn(index, seen, n):
+    if (dup := {i: c for i, c in seen.items() if c > 1}):
+        warnings.warn(f"AMBER: {len(dup)} ids answered more than once (e.g. {list(dup)[:3]}); each answer is counted, as the official script does.")
+    missing = [i for i, e in index.items() if e.get("type") != "generative" and i not in seen]
+    if missing and seen:
+        warnings.warn(f"AMBER: {len(missing)} discriminative questions have no prediction (e.g. ids {missing[:3]}); they are "
+                      "left out of every denominator, as the official script does.")
+
+# %% ../nbs/07_eval.ipynb #c7a10024
 def amber_discriminative(predictions:list, # AMBER-format predictions: [{"id": int, "response": str}, ...]
                          annotations, # annotations.json content (entry id-1 is id) or a dict id -> {"type", "truth"}
                          mode:str="official", # "official" (exact "Yes"/"No") or "lenient" (`amber_answer`'s normaliser)
@@ -223,14 +237,6 @@ def amber_discriminative(predictions:list, # AMBER-format predictions: [{"id": i
     _amber_warn(index, seen, len(predictions))
     return {d: _amber_metrics(counts[d], d) for d in AMBER_DIMENSIONS}
 
-def _amber_warn(index, seen, n):
-    if (dup := {i: c for i, c in seen.items() if c > 1}):
-        warnings.warn(f"AMBER: {len(dup)} ids answered more than once (e.g. {list(dup)[:3]}); each answer is counted, as the official script does.")
-    missing = [i for i, e in index.items() if e.get("type") != "generative" and i not in seen]
-    if missing and seen:
-        warnings.warn(f"AMBER: {len(missing)} discriminative questions have no prediction (e.g. ids {missing[:3]}); they are "
-                      "left out of every denominator, as the official script does.")
-
 # %% ../nbs/07_eval.ipynb #37986e16
 _IRREGULAR = {"people": "person", "men": "man", "women": "woman", "children": "child", "mice": "mouse", "feet": "foot",
               "teeth": "tooth", "geese": "goose", "knives": "knife", "leaves": "leaf", "shelves": "shelf", "wolves": "wolf"}
@@ -246,14 +252,20 @@ def vocabulary_nouns(text:str, # a model's response
         out += [c for c in cands if c in vocabulary][:1]
     return out
 
-def nltk_nouns(text:str, vocabulary:set=None) -> list[str]:
+# %% ../nbs/07_eval.ipynb #c7a10004
+def nltk_nouns(text:str, # a model's response
+               vocabulary:set=None, # not used: every noun is returned, and `amber_generative` keeps those in its vocabulary
+              ) -> list[str]:
     "Nouns of `text` lemmatised as AMBER's official script does (needs `nltk` with punkt, tagger and WordNet data)."
     import nltk
     from nltk.stem import WordNetLemmatizer
     lem = WordNetLemmatizer()
     return [lem.lemmatize(w) for w, pos in nltk.pos_tag(nltk.word_tokenize(text)) if pos.startswith("NN")]
 
-def spacy_similar(threshold:float=0.8, model:str="en_core_web_lg"):
+# %% ../nbs/07_eval.ipynb #c7a10006
+def spacy_similar(threshold:float=0.8, # two words are the same object above this similarity (the official value)
+                  model:str="en_core_web_lg", # the spaCy model whose vectors are compared
+                 ):
     "A `similar(word1, word2)` test by spaCy vector similarity, as AMBER's official script (needs spaCy and `model`)."
     import spacy
     nlp = spacy.load(model)
@@ -301,6 +313,7 @@ def amber_generative(predictions:list, # AMBER-format predictions [{"id": int, "
                 hal=None if hal is None else round(100 - c["clean"] / c["responses"] * 100, 1),
                 cog=_pct(c["cog"], c["hallu"], "Cog (no hallu object)"))
 
+# %% ../nbs/07_eval.ipynb #c7a10009
 def amber_score(chair:float, # CHAIR from `amber_generative`, percent
                 f1:float, # overall F1 from `amber_discriminative`, percent
                ) -> float:
@@ -357,6 +370,7 @@ def _mv_normalize(extraction, problem, ignore_empty_extractions):
     except Exception: return None
     raise TypeError(f"answer_type {atype!r} of a {qtype!r} problem has no normalisation (the official script's variable is unbound)")
 
+# %% ../nbs/07_eval.ipynb #c7a10032
 def mathvista_score(extraction, # the extracted answer (text, or a number/list as some extractors give)
                     problem:dict, # a MathVista record: question_type, answer_type, precision, choices, answer
                     ignore_empty_extractions:bool=False, # an empty multiple-choice extraction is wrong (official flag)
@@ -384,6 +398,7 @@ def _official_rules(response, problem):
     except (TypeError, ValueError): pass
     return None
 
+# %% ../nbs/07_eval.ipynb #c7a10034
 def mathvista_extract(response, # the model's full response
                       problem:dict, # the MathVista record (question_type, answer_type, choices)
                      ) -> str:
@@ -441,6 +456,7 @@ def amber_rows(ds, # `synth_dataset("exists")` rows (problem, solution "yes"/"no
         ann[start_id + k] = dict(id=start_id + k, type="discriminative-hallucination", truth=r["solution"])
     return rows, ann
 
+# %% ../nbs/07_eval.ipynb #c7a10035
 def mathvista_rows(ds, # `synth_dataset("choice"/"angle")` rows, or MathVista records (pid, query, decoded_image, ...)
                    prefix:str="", # added before synthetic pids, to keep two sets apart
                   ) -> tuple[list, dict]:
@@ -472,11 +488,16 @@ def image_hash(img, # a PIL image, a path, bytes or a `datasets` image dict
     low = (_DCT @ g @ _DCT.T)[:_K, :_K].ravel()
     return np.packbits(low > np.median(low[1:]))  # the DC term (overall brightness) stays out of the median
 
-def hash_distance(a:np.ndarray, b:np.ndarray) -> int:
+# %% ../nbs/07_eval.ipynb #c7a1000d
+def hash_distance(a:np.ndarray, # an `image_hash`
+                  b:np.ndarray, # another
+                 ) -> int:
     "Number of differing bits between two `image_hash`es."
     return int(np.bitwise_count(np.bitwise_xor(a, b)).sum())
 
-def normalize_question(text:str) -> str:
+# %% ../nbs/07_eval.ipynb #c7a10010
+def normalize_question(text:str, # a question as a dataset writes it
+                      ) -> str:
     "Question text for matching: NFKC, lower case, without image placeholders and punctuation, single spaces."
     t = unicodedata.normalize("NFKC", text or "").lower()
     t = re.sub(r"<image>|<\|image_pad\|>|<\|vision_(?:start|end)\|>", " ", t)
@@ -498,6 +519,7 @@ def _row_image(r):
         if r.get(k) is not None: return r[k]
     return r["images"][0] if r.get("images") else None
 
+# %% ../nbs/07_eval.ipynb #c7a10038
 def contamination_report(train, # training rows (`datasets.Dataset` or list of dicts): image/images and question/problem/prompt
                          eval, # evaluation rows; their `id` column (else their index) names them in the report
                          max_distance:int=32, # most differing hash bits (of 256) for two images to be the same
@@ -549,13 +571,15 @@ AMBER_PUBLISHED_SOURCE = ("published figures cited by this project's source post
                           "discriminative task); not measured here")
 
 def format_table(results:dict, # model -> {metric: value}
-                 digits:int=1) -> str:
+                 digits:int=1, # decimals shown for floats
+                ) -> str:
     "A markdown table of `results`, one row per model; None shows as 'n/a'."
     cols = list(dict.fromkeys(k for r in results.values() for k in r))
     fmt = lambda v: "n/a" if v is None else f"{v:.{digits}f}" if isinstance(v, float) else str(v)
     lines = ["| model | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     return "\n".join(lines + [f"| {m} | " + " | ".join(fmt(r.get(c)) for c in cols) + " |" for m, r in results.items()])
 
+# %% ../nbs/07_eval.ipynb #c7a10014
 def plot_comparison(results:dict, # model -> {metric: value in percent}, measured
                     title:str, # what was measured: models, data, machine
                     reference:dict|None=None, # model -> {metric: value}, cited figures drawn apart (e.g. `AMBER_PUBLISHED`)

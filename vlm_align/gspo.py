@@ -22,8 +22,8 @@ def gspo_config(importance_sampling_level:str="sequence", # "sequence": one rati
                 steps_per_generation:int|None=4, # optimizer steps per generated batch: the paper's 4 mini-batches
                 gradient_accumulation_steps:int=1, # one mini-batch per optimizer step, so mini-batches 2-4 are off-policy
                 **overrides, # any other `GRPOConfig` field (`output_dir`, `max_steps`, ...); `grpo_config`'s one-GPU defaults otherwise
-               )->GRPOConfig:
-    "TRL's `GRPOConfig` with the GSPO paper's settings on top of `grpo_config`'s LoRA + bf16 one-GPU defaults."
+               )->GRPOConfig: # TRL's own config, ready for `GRPOTrainer`
+    "TRL's `GRPOConfig` with the GSPO paper's settings on top of `grpo_config`'s LoRA + bf16 one-GPU defaults; keyword arguments set any other field."
     if importance_sampling_level not in ("sequence", "token"): raise ValueError(f"gspo_config: importance_sampling_level="
         f"{importance_sampling_level!r}; expected 'sequence' (GSPO) or 'token' (GRPO's per-token ratios).")
     if overrides.get("generation_batch_size") is not None:
@@ -54,6 +54,7 @@ def token_importance_ratio(logps:torch.Tensor, # (B, T) log-probabilities of the
     _check("token_importance_ratio", logps, old_logps, mask)
     return torch.exp((logps - old_logps) * mask)
 
+# %% ../nbs/05_gspo.ipynb #c5a10003
 def sequence_importance_ratio(logps:torch.Tensor, # (B, T) log-probabilities of the completion tokens under the current policy
                               old_logps:torch.Tensor, # (B, T) the same under the policy that sampled them
                               mask:torch.Tensor, # (B, T) completion mask: 1 on completion tokens, 0 on padding

@@ -15,8 +15,10 @@ import decimal, json, logging, math, os, re, select, subprocess, sys, threading,
 from collections import Counter
 from functools import lru_cache
 import torch
+from fastcore.basics import patch
 from trl import GRPOConfig
 from .preference import lora_config  # one LoRA preset for the library (03_preference); kept importable from here
+from .math_worker import PROSE as _WORDS, worker_command  # the math-verify worker program (04a_math_worker)
 
 # %% ../nbs/04_grpo_rewards.ipynb #7c58548c
 def completion_text(completion, # a string, or a conversational completion `[{"role": "assistant", "content": ...}]`
@@ -38,6 +40,16 @@ def completion_text(completion, # a string, or a conversational completion `[{"r
 skip_counts = Counter()  # reward name -> completions skipped (None) because their row's gold answer (or image size) was unusable
 timeout_counts = Counter()  # reward name -> checks that ran past the time bound
 
+def _skip(name, value, why, column='solution', what='gold answer'):
+    "Count a skipped sample and warn at the 1st, 2nd, 4th, 8th... time (a bad column does not flood the log); returns None."
+    skip_counts[name] += 1
+    n = skip_counts[name]
+    if n & (n - 1) == 0:
+        warnings.warn(f"{name}: {what} {str(value)[:80]!r} {why}; reward is None (sample skipped). {n} skipped so "
+                      f"far in this process (see `skip_counts`). Fix or drop these rows of the `{column}` column.", stacklevel=3)
+    return None
+
+# %% ../nbs/04_grpo_rewards.ipynb #c0a10002
 def _listlike(v): return not isinstance(v, (str, bytes, dict)) and hasattr(v, '__len__') and hasattr(v, '__getitem__')
 
 def _need(name, solution, completions):
@@ -58,15 +70,6 @@ def _rows(name, arg, value, n, is_row):
     if len(value) != n: raise ValueError(f"{name}: `{arg}` has {len(value)} rows but there are {n} completions; pass one "
                                          f"`{arg}` per completion (as TRL does with a dataset column), or one value for all.")
     return value
-
-def _skip(name, value, why, column='solution', what='gold answer'):
-    "Count a skipped sample and warn at the 1st, 2nd, 4th, 8th... time (a bad column does not flood the log); returns None."
-    skip_counts[name] += 1
-    n = skip_counts[name]
-    if n & (n - 1) == 0:
-        warnings.warn(f"{name}: {what} {str(value)[:80]!r} {why}; reward is None (sample skipped). {n} skipped so "
-                      f"far in this process (see `skip_counts`). Fix or drop these rows of the `{column}` column.", stacklevel=3)
-    return None
 
 # %% ../nbs/04_grpo_rewards.ipynb #cee2cd17
 _TAGS = re.compile(r'</?(?:think|answer)>')
@@ -110,6 +113,7 @@ def _box_group(region):
     if not group and ('\\boxed' in region or '\\fbox' in region): return '', None
     return (', '.join(group), end) if group else (None, None)
 
+# %% ../nbs/04_grpo_rewards.ipynb #c0a10005
 def _answer_span(text):
     "(span, source): source is 'boxed', 'anchor', 'answer' (the `<answer>` content) or 'text'."
     if not isinstance(text, str) or not text.strip(): return None, None
@@ -134,109 +138,56 @@ def answer_text(completion, # a string or a conversational completion
     return _answer_span(completion_text(completion))[0]
 
 # %% ../nbs/04_grpo_rewards.ipynb #0144eacf
-_WORKER = r'''
-import sys, json, os, re
-try:
-    import resource; resource.setrlimit(resource.RLIMIT_AS, (MEM, MEM))
-except Exception: pass
-import logging; logging.disable(logging.WARNING)
-from functools import lru_cache
-from math_verify import parse, verify, LatexExtractionConfig
-from latex2sympy2_extended import NormalizationConfig
-from sympy import Expr, Float, Integer, Rational, UnevaluatedExpr
-CFG = [LatexExtractionConfig(normalization_config=NormalizationConfig(units=True), boxed_match_priority=0,
-                             try_extract_without_anchor=False)]   # trl.rewards.accuracy_reward's answer settings
-WORDS = re.compile(WORDS_RE)
-def covers(p, s): return bool(p) and p[-1].replace(' ', '') == s.replace(' ', '')
-@lru_cache(maxsize=8192)
-def gold(s):
-    p = parse(s, parsing_timeout=None)
-    if not covers(p, s) and not WORDS.search(s) and not any(d in s for d in ('$', '\\(', '\\[', '\\boxed')):
-        q = parse('$' + s + '$', parsing_timeout=None)   # bare LaTeX such as 2\sqrt{5}: parse it whole
-        if covers(q, s): return q
-    return p
-INT, DEC = re.compile(r'\\boxed\{(-?\d+)\}'), re.compile(r'\\boxed\{(-?\d+\.\d+)\}')
-FRAC = re.compile(r'\\boxed\{(-?)\\frac\{(-?(?:0|[1-9]\d{0,8}))\}\{([1-9]\d{0,8})\}\}')
-SLASH, DEG = re.compile(r'\\boxed\{(-?(?:0|[1-9]\d{0,8}))/([1-9]\d{0,8})\}'), re.compile(r'\\boxed\{(0|[1-9]\d{0,8})\^\\circ\}')
-@lru_cache(maxsize=8192)
-def answer(s):
-    m = INT.fullmatch(s)   # plain numbers, fractions, degrees: the objects math-verify builds, without its LaTeX parser
-    if m: return [Integer(int(m[1])), m[1]]
-    m = DEC.fullmatch(s)
-    if m: return [Float(m[1], precision=53), m[1]]
-    m = FRAC.fullmatch(s)
-    if m and not (m[1] and m[2][0] == '-'): return [Rational(int(m[2]) * (-1 if m[1] else 1), int(m[3])), s[7:-1]]
-    m = SLASH.fullmatch(s)
-    if m: return [Rational(int(m[1]), int(m[2])), s[7:-1]]
-    m = DEG.fullmatch(s)
-    if m: return [Integer(int(m[1])), s[7:-1]]
-    return parse(s, extraction_config=CFG, extraction_mode="first_match", parsing_timeout=None)
-def fast(gp, ap):
-    "verify's result, without simplification, for plain numbers that are equal or clearly differ; else None."
-    if len(gp) != 2 or len(ap) != 2 or not isinstance(gp[0], Expr) or not isinstance(ap[0], Expr): return None
-    g, a = gp[0], ap[0]
-    if g.free_symbols or a.free_symbols or g.has(UnevaluatedExpr) or a.has(UnevaluatedExpr): return None  # percentages
-    if isinstance(g, Rational) and isinstance(a, Rational): return g == a
-    gv, av = complex(g.evalf(30)), complex(a.evalf(30))
-    if gv == av: return True
-    if abs(gv - av) > 1e-3 * max(1.0, abs(gv), abs(av)): return False
-    return None
-out = sys.stdout.buffer
-out.write(b"ready\n"); out.flush()
-for line in sys.stdin.buffer:
-    for g, a in json.loads(line):
-        try:
-            gp = gold(g)
-            if not gp: r = [None, None]
-            else:
-                ap = answer(a) if a else []
-                f = fast(gp, ap) if ap else None
-                r = [float(f if f is not None else verify(gp, ap, timeout_seconds=None)), gp[-1]]
-        except Exception: r = [0.0, None]
-        out.write(json.dumps(r).encode() + b"\n"); out.flush()
-'''
-_WORDS = re.compile(r'(?<![\\a-zA-Z])[a-zA-Z]{2,}\s+[a-zA-Z]{2,}|(?<![\\a-zA-Z])[a-zA-Z]{3,}(?![a-zA-Z])')  # prose, not LaTeX
-
 class _Verifier:
-    "A math-verify worker process: checks (gold, answer) pairs; a hang costs one completion, not the run."
-    def __init__(self, mem_gb=4): self.proc, self.pid, self.lock, self.buf, self.mem = None, None, threading.RLock(), b'', int(mem_gb * 2**30)
-    def _start(self):
-        self.close()
-        src = _WORKER.replace('MEM', str(self.mem)).replace('WORDS_RE', repr(_WORDS.pattern))
-        self.proc = subprocess.Popen([sys.executable, '-u', '-c', src], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, env=dict(os.environ, OMP_NUM_THREADS='1'), close_fds=True)
-        self.pid, self.buf = os.getpid(), b''
-        if self._readline(120) != b'ready':
-            self.close(); raise RuntimeError(f"accuracy_reward: the math-verify worker did not start with {sys.executable}; "
-                                             "check that `import math_verify` works there.")
+    "A math-verify worker process (`python -m vlm_align.math_worker`): checks (gold, answer) pairs; a hang costs one completion, not the run."
+    def __init__(self, mem_gb=4): self.proc, self.pid, self.lock, self.buf, self.mem_gb = None, None, threading.RLock(), b'', mem_gb
     def close(self):
+        "Kill the worker, if this process started it."
         if self.proc is not None and self.pid == os.getpid(): self.proc.kill(); self.proc.wait()
         self.proc = None
-    def _readline(self, timeout):
-        "One line from the worker, or None after `timeout` seconds (None: no bound) or if it died."
-        end, fd = None if timeout is None else time.monotonic() + timeout, self.proc.stdout.fileno()
-        while b'\n' not in self.buf:
-            left = None if end is None else end - time.monotonic()
-            if left is not None and left <= 0 or not select.select([fd], [], [], left)[0]: return None
-            chunk = os.read(fd, 65536)
-            if not chunk: return None
-            self.buf += chunk
-        line, self.buf = self.buf.split(b'\n', 1)
-        return line
-    def __call__(self, pairs, timeout):
-        "[score, parsed gold] per pair, or None for a pair that ran past `timeout` seconds (the worker restarts)."
-        res = []
-        with self.lock:
-            while len(res) < len(pairs):
-                if self.proc is None or self.pid != os.getpid() or self.proc.poll() is not None: self._start()
-                todo = pairs[len(res):]
-                try: self.proc.stdin.write(json.dumps(todo).encode() + b'\n'); self.proc.stdin.flush()
-                except (BrokenPipeError, OSError): self.close(); continue
-                for _ in todo:
-                    line = self._readline(timeout)
-                    if line is None: res.append(None); self.close(); break
-                    res.append(json.loads(line))
-        return res
+
+# %% ../nbs/04_grpo_rewards.ipynb #c0a10008
+@patch
+def _start(self:_Verifier):
+    "Start a fresh worker owned by this process; raise a clear error if it cannot start."
+    self.close()
+    argv, env = worker_command(self.mem_gb)
+    self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True)
+    self.pid, self.buf = os.getpid(), b''
+    if self._readline(120) != b'ready':
+        self.close(); raise RuntimeError(f"accuracy_reward: the math-verify worker did not start with {sys.executable}; "
+                                         "check that `python -m vlm_align.math_worker` (and `import math_verify`) works there.")
+
+# %% ../nbs/04_grpo_rewards.ipynb #c0a1000a
+@patch
+def _readline(self:_Verifier, timeout):
+    "One line from the worker, or None after `timeout` seconds (None: no bound) or if it died."
+    end, fd = None if timeout is None else time.monotonic() + timeout, self.proc.stdout.fileno()
+    while b'\n' not in self.buf:
+        left = None if end is None else end - time.monotonic()
+        if left is not None and left <= 0 or not select.select([fd], [], [], left)[0]: return None
+        chunk = os.read(fd, 65536)
+        if not chunk: return None
+        self.buf += chunk
+    line, self.buf = self.buf.split(b'\n', 1)
+    return line
+
+# %% ../nbs/04_grpo_rewards.ipynb #c0a1000c
+@patch
+def __call__(self:_Verifier, pairs, timeout):
+    "[score, parsed gold] per pair, or None for a pair that ran past `timeout` seconds (the worker restarts)."
+    res = []
+    with self.lock:
+        while len(res) < len(pairs):
+            if self.proc is None or self.pid != os.getpid() or self.proc.poll() is not None: self._start()
+            todo = pairs[len(res):]
+            try: self.proc.stdin.write(json.dumps(todo).encode() + b'\n'); self.proc.stdin.flush()
+            except (BrokenPipeError, OSError): self.close(); continue
+            for _ in todo:
+                line = self._readline(timeout)
+                if line is None: res.append(None); self.close(); break
+                res.append(json.loads(line))
+    return res
 
 _worker = _Verifier()
 
@@ -282,6 +233,7 @@ def _unwrap(s):
         if t == s: return t
         s = t
 
+# %% ../nbs/04_grpo_rewards.ipynb #c0a10010
 _SHORT = re.compile(r'\\(?:[dt]?frac|sqrt)(?![a-zA-Z])')
 _GROUPED = re.compile(r'(?<![\d.,])\d{1,3}(?:(?:\\[,;: ]|~|[ \u00a0\u2009\u202f])\d{3})+(?![\d.])')  # 2 500, 2\,500
 
@@ -354,6 +306,7 @@ def _gold_text(g):
     g = g if isinstance(g, str) else str(g)
     return _tex_norm(g.replace('\\$', '')) if ('\\' in g or ' ' in g) and len(g) <= 4 * MAX_ANSWER_CHARS else g
 
+# %% ../nbs/04_grpo_rewards.ipynb #c0a10015
 def accuracy_reward(completions:list, # completions: strings or conversational messages
                     solution:list=None, # gold answers (LaTeX or plain text), one per completion
                     timeout:float=5.0, # seconds one completion may take in math-verify (past it: 0.0); `inf` for no bound
@@ -404,6 +357,7 @@ def _named_options(span, choices):
         named |= set(exact) if exact else {i for i, c in enumerate(norms) if c and re.search(r'(?<![\w.])' + re.escape(c) + r'(?![\w.])', ns)}
     return named
 
+# %% ../nbs/04_grpo_rewards.ipynb #c0a10017
 def choice_reward(completions:list, # completions: strings or conversational messages
                   solution:list=None, # gold option: a letter ("B"), or the option's text
                   choices:list=None, # the option texts of each row, lettered A, B, C... in order (optional)
@@ -445,6 +399,7 @@ def _value(m):
         return v if isinstance(v, float) or isinstance(v, int) else None
     except (ZeroDivisionError, OverflowError, ValueError): return None
 
+# %% ../nbs/04_grpo_rewards.ipynb #c0a10019
 def _to_number(s):
     "The last number written in `s`; 'hedge' when it is one end of a range or alternative ('3-4', '3 or 4'); None if there is none."
     if s is None: return None
@@ -472,6 +427,7 @@ def _precision(p):
     except (TypeError, ValueError): return None
     return int(q) if q == int(q) and 0 <= q <= 15 and not isinstance(p, bool) else None
 
+# %% ../nbs/04_grpo_rewards.ipynb #c0a1001c
 def numeric_reward(completions:list, # completions: strings or conversational messages
                    solution:list=None, # gold numbers: numbers or strings such as "3", "1,234.5", "\\frac{3}{4}"
                    precision:list|int=None, # decimals (0-15) to round both sides to, half away from zero (a column, e.g. MathVista's), or None
@@ -515,6 +471,7 @@ def _yes_no(s):
     found = {'yes' if (m[1] or m[2]).lower() in _YES else 'no' for m in _YESNO.finditer(s)}
     return found.pop() if len(found) == 1 else None
 
+# %% ../nbs/04_grpo_rewards.ipynb #c0a1001e
 def yes_no_reward(completions:list, # completions: strings or conversational messages
                   solution:list=None, # gold "yes"/"no" (also True/False, "Yes.", "是"/"否")
                   **kwargs)->list[float|None]:
@@ -545,6 +502,7 @@ def parse_box(text, # text containing a box, or a list of 4 numbers
     x1, y1, x2, y2 = vals
     return [min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)]
 
+# %% ../nbs/04_grpo_rewards.ipynb #c0a10021
 def box_iou(a:list, # box [x1, y1, x2, y2]
             b:list, # box [x1, y1, x2, y2] in the same frame
            )->float:
@@ -677,6 +635,7 @@ class length_penalty:
         start = self.max_length - self.soft_length
         return [0.0 if n <= start else self.penalty if n >= self.max_length else self.penalty * (n - start) / self.soft_length for n in lens]
 
+# %% ../nbs/04_grpo_rewards.ipynb #c0a10024
 class repetition_penalty:
     "Repetition penalty: `penalty` times the fraction of repeated n-grams (of tokens with `completion_ids`, else of words)."
     __name__ = 'repetition_penalty'

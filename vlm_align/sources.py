@@ -43,8 +43,8 @@ def load_vlm(model_id:str, # hub id or local directory of the real model
              dtype=torch.bfloat16, # dtype of the real model's weights
              processor_kwargs:dict|None=None, # extra arguments for `AutoProcessor.from_pretrained`, e.g. `max_pixels`
              **kwargs, # extra arguments for `AutoModelForImageTextToText.from_pretrained`, e.g. `attn_implementation`
-            ):
-    "`(model, processor)`: `model_id` loaded for real, or its tiny offline twin when `use_tiny()`."
+            )->tuple: # `(model, processor)`
+    "`(model, processor)`: `model_id` loaded for real (keyword arguments go to `from_pretrained`), or its tiny offline twin when `use_tiny()`."
     if use_tiny():
         fam = tiny or _family_of(model_id)
         if fam is None: raise ValueError(f"load_vlm: no tiny family known for {model_id!r}; pass tiny= one of {', '.join(TINY_FAMILIES)}.")
@@ -60,7 +60,7 @@ def load_processor(model_id:str, # hub id or local directory of the real model
                    tiny:str|None=None, # tiny family to use in its place; guessed from `model_id` if None
                    **kwargs, # extra arguments for `AutoProcessor.from_pretrained`, e.g. `max_pixels`
                   ):
-    "The processor of `model_id`, or of its tiny offline twin when `use_tiny()`."
+    "The processor of `model_id` (keyword arguments go to `AutoProcessor.from_pretrained`), or of its tiny offline twin when `use_tiny()`."
     if use_tiny():
         fam = tiny or _family_of(model_id)
         if fam is None: raise ValueError(f"load_processor: no tiny family known for {model_id!r}; pass tiny= one of {', '.join(TINY_FAMILIES)}.")
@@ -73,8 +73,8 @@ def load_rows(dataset_id:str, # hub id (or a builder such as "parquet" with data
               split:str="train", # split (slicing such as "train[:1%]" allowed) of the real dataset
               tiny:dict|None=None, # `synth_dataset` arguments to use in its place, e.g. dict(task="count", n=64, shape="prompt")
               **kwargs, # extra arguments for `datasets.load_dataset`
-             ) -> datasets.Dataset:
-    "Rows of `dataset_id` for real, or synthetic rows of the same shape when `use_tiny()`."
+             ) -> datasets.Dataset: # the rows, real or synthetic
+    "Rows of `dataset_id` for real (keyword arguments go to `datasets.load_dataset`), or synthetic rows of the same shape when `use_tiny()`."
     if use_tiny():
         if not tiny: raise ValueError(f"load_rows: no tiny stand-in for {dataset_id!r}; pass tiny=dict(task=..., n=..., shape=...) "
                                       "with synth_dataset arguments.")

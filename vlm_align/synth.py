@@ -77,6 +77,7 @@ def _place(rng, w, h, specs, gap=4):
         rmax -= 1; rmin = min(rmin, rmax)
     return shapes
 
+# %% ../nbs/00b_synth.ipynb #c2b10002
 def _canvas(w, h):
     "A white `w` x `h` palette image and its drawing context"
     im = Image.new("P", (w, h), 0)
@@ -93,6 +94,7 @@ def _draw(shapes, w, h):
         else: d.polygon([(s["centre"][0], y1), (x1, y2), (x2, y2)], fill=fill)
     return im
 
+# %% ../nbs/00b_synth.ipynb #c2b10004
 def _others(rng, k, exclude):
     "`k` random (kind, colour) distractors, none of them in `exclude`"
     pool = [c for c in _COMBOS if c not in exclude]
@@ -164,6 +166,7 @@ _ANGLE_MISTAKES = [
                                   rf"$\angle AOB = 360^\circ - 90^\circ - 90^\circ + {P}^\circ = {180 + P}^\circ$. "
                                   rf"The answer is \boxed{{{180 + P}}}")]
 
+# %% ../nbs/00b_synth.ipynb #c2b10006
 @functools.lru_cache(maxsize=None)
 def _font(size): return ImageFont.load_default(size=size)
 

@@ -64,8 +64,6 @@ _IDEFICS2_TEMPLATE = ("{% for message in messages %}{{ message['role'].capitaliz
     "{% endif %}<end_of_utterance>\n{% endfor %}{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}")
 
 # %% ../nbs/00a_tiny.ipynb #d953af56
-_QWEN_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
-
 def _text(tok, bos, eos, pad, **kw):
     "A 2-layer decoder config; vocab_size equals len(tok) and token ids come from the tokenizer."
     b, e, p = _ids(tok, bos, eos, pad)
@@ -73,6 +71,9 @@ def _text(tok, bos, eos, pad, **kw):
                 num_key_value_heads=2, max_position_embeddings=2048, bos_token_id=b, eos_token_id=e, pad_token_id=p, **kw)
 
 _SIGLIP = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, image_size=32, patch_size=8)
+
+# %% ../nbs/00a_tiny.ipynb #c2a10012
+_QWEN_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
 
 def _qwen(cfg_cls=Qwen2VLConfig, proc_cls=Qwen2VLProcessor, template='qwen2_5_vl', patch=14, video_cls=Qwen2VLVideoProcessor,
           vision=None, text=None):
@@ -89,6 +90,7 @@ def _qwen(cfg_cls=Qwen2VLConfig, proc_cls=Qwen2VLProcessor, template='qwen2_5_vl
                   image_token_id=img, video_token_id=vid, vision_start_token_id=vs, vision_end_token_id=ve)
     return cfg, proc
 
+# %% ../nbs/00a_tiny.ipynb #c2a10014
 def _qwen2_5_vl():
     # fullatt_block_indexes must be < depth, or the window-attention blocks index past the encoder
     return _qwen(Qwen2_5_VLConfig, Qwen2_5_VLProcessor, vision=dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=4,
@@ -106,6 +108,7 @@ def _qwen3_vl_moe():
     # top-8 routing); here 4 experts of width 32 in every layer, a router picking the top 2 per token
     return _qwen3_vl(Qwen3VLMoeConfig, num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32, decoder_sparse_step=1)
 
+# %% ../nbs/00a_tiny.ipynb #c2a10016
 def _idefics3():
     "SmolVLM's architecture: SigLIP tiles, pixel shuffle by scale_factor, image splitting into a grid plus a global tile."
     grid = [f"<row_{i}_col_{j}>" for i in range(1, 7) for j in range(1, 7)]
@@ -118,6 +121,7 @@ def _idefics3():
                          vision_config=_SIGLIP, scale_factor=2, image_token_id=proc.image_token_id, pad_token_id=tok.pad_token_id)
     return cfg, proc
 
+# %% ../nbs/00a_tiny.ipynb #c2a10018
 def _llava():
     "LLaVA-1.5: a CLIP encoder on a centre crop; the CLS token is dropped (num_additional_image_tokens=1)."
     tok = _tokenizer(["<unk>", "<s>", "</s>", "<pad>", "<image>"], bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>")
@@ -130,6 +134,7 @@ def _llava():
                       image_token_index=proc.image_token_id, image_seq_length=4, vision_feature_layer=-2, pad_token_id=tok.pad_token_id)
     return cfg, proc
 
+# %% ../nbs/00a_tiny.ipynb #c2a1001a
 def _gemma3():
     "Gemma 3: SigLIP at a fixed square size, average-pooled to mm_tokens_per_image soft tokens between <start_of_image>/<end_of_image>."
     tok = _tokenizer(["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>", "<start_of_image>", "<end_of_image>",
@@ -144,6 +149,7 @@ def _gemma3():
                        boi_token_index=boi, eoi_token_index=eoi, image_token_index=img)
     return cfg, proc
 
+# %% ../nbs/00a_tiny.ipynb #c2a1001c
 def _idefics2():
     "Idefics2 (the seed's DPO model): SigLIP at native aspect ratio, then a perceiver resampler to a fixed number of latents."
     tok = _tokenizer(["<unk>", "<s>", "</s>", "<pad>", "<fake_token_around_image>", "<image>", "<end_of_utterance>"],
@@ -170,6 +176,7 @@ def _vllm_ready(config):
     if "mrope_section" in (getattr(tc, "rope_parameters", None) or {}): tc.rope_parameters["mrope_section"] = [4, 6, 6]
     if getattr(tc, "query_pre_attn_scalar", None): tc.query_pre_attn_scalar = tc.head_dim
 
+# %% ../nbs/00a_tiny.ipynb #c2a1001f
 def tiny_vlm(family:str, # a transformers model_type from `TINY_FAMILIES`, e.g. "qwen2_5_vl"
              seed:int=0, # seeds the random weights; the same seed gives identical weights
              path:str|Path|None=None, # if given, save model and processor there with `save_pretrained`

@@ -78,6 +78,7 @@ def _kv_bytes_per_token(cfg, dtype_bytes=2):
     head_dim = getattr(tc, "head_dim", None) or tc.hidden_size // tc.num_attention_heads
     return 2 * tc.num_hidden_layers * heads * head_dim * dtype_bytes
 
+# %% ../nbs/06_vllm.ipynb #c6a10003
 def colocate_memory_split(estimate, # `vram.estimate_memory(model, "grpo", ...)`: the trainer's step, rollouts left to vLLM
                           gpu, # a GPU name from `vram.GPUS` (e.g. "A100-80GB", "L4") or its memory in bytes
                           max_model_length:int=2048, # vllm_max_model_length: one such sequence must fit in the KV cache
@@ -312,8 +313,8 @@ def check_rollouts(model, # the trainer's model, saved where vLLM loads it (`mod
                    max_new_tokens:int=8, # tokens generated per row
                    atol:float=1e-3, # tolerance on log-probabilities (and on the gap that makes two tokens a tie)
                    **llm_kwargs, # extra `vllm.LLM` arguments, e.g. max_model_len=1024, enforce_eager=True
-                  ) -> RolloutCheck:
-    "Greedy rollouts of `rows` through HF `generate` and through vLLM: prompt tokens, completions, log-probs compared."
+                  ) -> RolloutCheck: # per-row comparison and the problems found
+    "Greedy rollouts of `rows` through HF `generate` and through vLLM: prompt tokens, completions, log-probs compared; keyword arguments go to `vllm.LLM`."
     from vllm import LLM, SamplingParams
     if token_prompts not in ("expanded", "unexpanded", "text"):
         raise ValueError(f"check_rollouts: token_prompts={token_prompts!r}; expected 'expanded', 'unexpanded' or 'text'.")
