@@ -46,10 +46,15 @@ LLAMA2_7B = dict(model_type="llama", hidden_size=4096, intermediate_size=11008, 
 LLAMA2_13B = dict(model_type="llama", hidden_size=5120, intermediate_size=13824, num_hidden_layers=40,
                   num_attention_heads=40, num_key_value_heads=40, vocab_size=32000, tie_word_embeddings=False)
 PHI_1_5 = dict(model_type="phi", hidden_size=2048, intermediate_size=8192, num_hidden_layers=24, num_attention_heads=32,
-               vocab_size=51200, partial_rotary_factor=0.5, hidden_act="gelu_new", tie_word_embeddings=False)
+               vocab_size=51200, partial_rotary_factor=0.5, tie_word_embeddings=False,
+               # lit_gpt/config.py phi-1_5: gelu_approximate="tanh", run as one F.gelu(x, approximate="tanh") (lit_gpt/model.py);
+               # HF's "gelu_new" computes the same function in five saved steps, "gelu_pytorch_tanh" is LitGPT's one op
+               hidden_act="gelu_pytorch_tanh")
 
-QKV = LoraConfig(r=8, target_modules=["q_proj", "k_proj", "v_proj"])
-QV = LoraConfig(r=8, target_modules=["q_proj", "v_proj"])
+# LoRA dropout 0.05 in both sources (swift argument.py `lora_dropout_p: float = 0.05`; lit-gpt finetune/lora.py
+# `lora_dropout = 0.05`): each adapted layer saves the dropout's mask for backward (peft's default is 0.0)
+QKV = LoraConfig(r=8, target_modules=["q_proj", "k_proj", "v_proj"], lora_dropout=0.05)
+QV = LoraConfig(r=8, target_modules=["q_proj", "v_proj"], lora_dropout=0.05)
 SWIFT = dict(images_per_row=0, gradient_checkpointing=True, per_device_train_batch_size=1, fused_lm_head=False,
              gradient_accumulation_steps=16, peft_config=QKV, optim="adamw_torch")
 SWIFT_FULL = dict(SWIFT, peft_config=None)
@@ -80,7 +85,8 @@ for fa, gc, m in [(True, False, 37.70), (False, True, 27.71), (False, False, 57.
                       f"LoRA, 2048, flash {'on' if fa else 'off'}, checkpointing {'on' if gc else 'off'}",
                       **dict(SWIFT, seq_len=2048, attn="sdpa" if fa else "eager", gradient_checkpointing=gc)))
 for r, tgt, m in [(64, QKV, 27.85), (8, True, 27.87)]:
-    lc = LoraConfig(r=r, target_modules=tgt.target_modules) if tgt is not True else LoraConfig(r=8, target_modules="all-linear")
+    lc = (LoraConfig(r=r, target_modules=tgt.target_modules, lora_dropout=0.05) if tgt is not True
+          else LoraConfig(r=8, target_modules="all-linear", lora_dropout=0.05))
     CASES.append(case("SWIFT", "qwen-7b-chat", QWEN_7B, m, GiB, "reserved",
                       f"LoRA r={r} {'DEFAULT' if tgt is QKV else 'ALL'}, 2048", **dict(SWIFT, seq_len=2048, peft_config=lc)))
 for n, cfg, L, rows in [("phi-1.5", PHI_1_5, 1044, [(1, False, 4.82), (1, True, 3.72), (2, False, 6.76), (4, False, 10.68)]),
