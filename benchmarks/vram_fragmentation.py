@@ -1,6 +1,6 @@
 """Why ms-swift's LoRA figures sit far above `estimate_memory(...).reserved`: the caching allocator, fed rows of varying length.
 
-    python benchmarks/vram_fragmentation.py [--seeds 3] [--cases 1_8b]
+    python benchmarks/vram_fragmentation.py [--seeds 3] [--cases 1_8b] [--fixed]
 
 ms-swift 1.x's benchmark (docs/source_en/LLM/Benchmark.md, commit 4692215) prints `torch.cuda.max_memory_reserved` after
 a whole `swift sft` run over cls-fudan-news-zh, whose rows vary from 91 to 19,548 tokens (3234.4 ± 2547.5, published),
@@ -15,7 +15,8 @@ this case ("a changing batch size" — here, a changing sequence length) as the 
 This script measures it on the CPU, with nothing fitted:
 1. one training step of the model is traced on fake tensors (the sizes and the order of every allocation and free),
    at two lengths, so each allocation's size is exact as a function of the row length (they are linear with SDPA);
-   the step is swift's: bf16 weights, LoRA on q/k/v (Qwen's fused c_attn), gradient checkpointing, the Qwen-1 remote
+   the step is swift's: bf16 weights, LoRA on q/k/v (Qwen's fused c_attn; its dropout left out: under checkpointing
+   its masks live for one layer at a time), gradient checkpointing, the Qwen-1 remote
    code's loss (bf16 logits, the log-softmax in fp32 under autocast) and accelerate's `convert_outputs_to_fp32` copy of
    the logits (accelerate/accelerator.py, `prepare_model` with native AMP);
 2. row lengths are drawn like swift's: log-normal with the published mean and spread, clipped to the published
@@ -156,6 +157,7 @@ MEASURED = {  # ms-swift Benchmark.md, "GPU Memory (GiB)", LoRA, batch 1, checkp
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=3); ap.add_argument("--cases", nargs="+", default=["1_8b"], choices=list(MEASURED))
+    ap.add_argument("--fixed", action="store_true", help="replay 10 steps of exactly max_length tokens instead (one shape)")
     a = ap.parse_args()
     from vlm_align.vram import estimate_memory
     from vram_published import SWIFT
@@ -168,6 +170,11 @@ def main():
             warnings.simplefilter("ignore")
             W = estimate_memory(cfg, "sft", **dict(SWIFT, seq_len=512)).breakdown["weights"]
         for L, m in measured.items():
+            if a.fixed:   # steps of one shape: what the allocator reserves beyond the allocated peak without fragmentation
+                al, re = replay(sizes, [L] * 10, W)
+                print(f"| qwen-{name}-chat | {L} | 10 of {L} tokens | allocated {al / 1e9:.2f} | reserved {re / 1e9:.2f} | "
+                      f"{(re - al) / al:+.1%} of allocated | {(re - al) / (al - W):+.1%} of the step's transient |", flush=True)
+                continue
             est = estimate_memory(cfg, "sft", **dict(SWIFT, seq_len=L)).allocated
             runs = [replay(sizes, swift_lengths(L, s), W) for s in range(a.seeds)]
             res = sorted(r for _, r in runs)

@@ -17,14 +17,24 @@ Sources
          transformers Qwen2 config of the same shapes (q/k/v biases, SwiGLU, untied head); its DEFAULT LoRA target,
          the fused c_attn, is mapped to q_proj/k_proj/v_proj (same inputs; 6.3M instead of 4.2M adapter parameters).
          Swift 1.x trains with HF Trainer's plain loss on full logits (no TRL fused head): fused_lm_head=False. Full
-         fine-tuning: HF Trainer's AdamW ("adamw_torch") on bf16 weights, i.e. pure bf16 states.
+         fine-tuning: HF Trainer's AdamW ("adamw_torch") on bf16 weights, i.e. pure bf16 states. LoRA dropout 0.05
+         (argument.py `lora_dropout_p`). Rows: every row <= max_length of the 4,959 when max_length <= 2048, else of a
+         1,000-row sample (scripts/benchmark/test_memory_time/run_single.py), one row per step, no padding.
+         The metric is reserved after a whole run of rows of varying length: it includes the caching allocator's
+         fragmentation, which `MemoryEstimate.reserved` (allocated + RESERVED_OVERHEAD, steps of one shape) does not
+         model. `python benchmarks/vram_fragmentation.py` replays swift's runs through the allocator on the CPU and
+         shows that this, not the allocated peak, is the gap (see its docstring).
   LITGPT Lightning-AI/litgpt tutorials/resource-tables.md (lit-gpt commit 8641822, 10/20/2023): 1x A100-SXM4-40GB,
          torch 2.1.0, --precision bf16-true, finetune/lora.py: LoRA r=8 on query and value only, no gradient
          checkpointing, AdamW (foreach), Alpaca: longest row 1304 tokens for Llama 2, 1044 for phi-1.5 (published);
-         micro-batches padded to their longest row. Metric: "Max GPU RAM" = torch.cuda.max_memory_allocated()/1e9
-         (the script's "Memory used"). bnb.nf4-dq = QLoRA NF4 with double quantisation. LitGPT computes the loss on
-         chunks of logits (closest to TRL's tiled head: fused_lm_head=True); its adapters are bf16 (ours fp32: +4
-         bytes per adapter parameter, under 0.05 GB here).
+         micro-batches padded to their longest row; LoRA dropout 0.05; phi-1.5's GELU is one tanh-approximate F.gelu
+         (mapped to HF's "gelu_pytorch_tanh", not the five-step "gelu_new"). Metric: "Max GPU RAM" = torch.cuda.max_memory_allocated()/1e9
+         (the script's "Memory used"). bnb.nf4-dq = QLoRA NF4 with double quantisation. Its adapters are bf16 (ours
+         fp32: +4 bytes per adapter parameter, under 0.05 GB here). LM head: finetune/lora.py projects the head in
+         chunks of 128 tokens (`lm_head_chunk_size=128`) and lit_gpt/utils.py `chunked_cross_entropy` takes a bf16
+         cross-entropy per chunk, but the list of chunks stays referenced through backward (`logits` in the loop) and
+         each chunk's bf16 log-softmax is saved: 4 bytes per logit at backward start. `litgpt_head` maps that: the
+         estimate's TRL tiled-head item is replaced by rows x tokens x vocab x 4 bytes.
 """
 import argparse, statistics, warnings
 from peft import LoraConfig
@@ -96,6 +106,11 @@ for n, cfg, L, rows in [("phi-1.5", PHI_1_5, 1044, [(1, False, 4.82), (1, True, 
         CASES.append(case("LITGPT", n, cfg, m, GB, "allocated", f"LoRA q,v{' nf4-dq' if q else ''}, micro-batch {b}",
                           **dict(LITGPT, peft_config=QV, seq_len=L, per_device_train_batch_size=b, quantize_4bit=q)))
 
+def litgpt_head(e, c):
+    "LitGPT's LM head in place of TRL's tiled one: bf16 logit chunks plus their bf16 log-softmax, 4 bytes per logit."
+    rows, tokens = c["kw"]["per_device_train_batch_size"], c["kw"]["seq_len"]
+    return rows * tokens * e._config.get_text_config().vocab_size * 4 - e.breakdown.get("LM head (tiled logits)", 0)
+
 def main():
     argparse.ArgumentParser(description=__doc__).parse_args()
     warnings.simplefilter("ignore")
@@ -104,6 +119,7 @@ def main():
     for c in CASES:
         e = estimate_memory(c["model"], "sft", **c["kw"])
         est = e.reserved if c["metric"] == "reserved" else e.allocated
+        if c["source"] == "LITGPT": est += litgpt_head(e, c)
         got = c["measured"] * c["unit"]
         errs.append((est / got - 1, c))
         print(f"| {c['source']} | {c['name']} | {c['settings']} | {c['metric']} | {got/1e9:.2f} | {est/1e9:.2f} | {est/got-1:+.1%} |", flush=True)
