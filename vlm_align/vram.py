@@ -124,6 +124,7 @@ def _trl_fields(config):
         return ("mpo" if "sft" in config.loss_type and len(config.loss_type) > 1 else "dpo"), f
     return "sft", f
 
+# %% ../nbs/02_vram.ipynb #cb88c3d2
 def _resolve(config, given):
     "(method, settings): what the caller gave, else what `config` says, else the defaults."
     method, s = ("sft", {}) if config is None else _trl_fields(config)
