@@ -17,14 +17,24 @@ Sources
          transformers Qwen2 config of the same shapes (q/k/v biases, SwiGLU, untied head); its DEFAULT LoRA target,
          the fused c_attn, is mapped to q_proj/k_proj/v_proj (same inputs; 6.3M instead of 4.2M adapter parameters).
          Swift 1.x trains with HF Trainer's plain loss on full logits (no TRL fused head): fused_lm_head=False. Full
-         fine-tuning: HF Trainer's AdamW ("adamw_torch") on bf16 weights, i.e. pure bf16 states.
+         fine-tuning: HF Trainer's AdamW ("adamw_torch") on bf16 weights, i.e. pure bf16 states. LoRA dropout 0.05
+         (argument.py `lora_dropout_p`). Rows: every row <= max_length of the 4,959 when max_length <= 2048, else of a
+         1,000-row sample (scripts/benchmark/test_memory_time/run_single.py), one row per step, no padding.
+         The metric is reserved after a whole run of rows of varying length: it includes the caching allocator's
+         fragmentation, which `MemoryEstimate.reserved` (allocated + RESERVED_OVERHEAD, steps of one shape) does not
+         model. `python benchmarks/vram_fragmentation.py` replays swift's runs through the allocator on the CPU and
+         shows that this, not the allocated peak, is the gap (see its docstring).
   LITGPT Lightning-AI/litgpt tutorials/resource-tables.md (lit-gpt commit 8641822, 10/20/2023): 1x A100-SXM4-40GB,
          torch 2.1.0, --precision bf16-true, finetune/lora.py: LoRA r=8 on query and value only, no gradient
          checkpointing, AdamW (foreach), Alpaca: longest row 1304 tokens for Llama 2, 1044 for phi-1.5 (published);
-         micro-batches padded to their longest row. Metric: "Max GPU RAM" = torch.cuda.max_memory_allocated()/1e9
-         (the script's "Memory used"). bnb.nf4-dq = QLoRA NF4 with double quantisation. LitGPT computes the loss on
-         chunks of logits (closest to TRL's tiled head: fused_lm_head=True); its adapters are bf16 (ours fp32: +4
-         bytes per adapter parameter, under 0.05 GB here).
+         micro-batches padded to their longest row; LoRA dropout 0.05; phi-1.5's GELU is one tanh-approximate F.gelu
+         (mapped to HF's "gelu_pytorch_tanh", not the five-step "gelu_new"). Metric: "Max GPU RAM" = torch.cuda.max_memory_allocated()/1e9
+         (the script's "Memory used"). bnb.nf4-dq = QLoRA NF4 with double quantisation. Its adapters are bf16 (ours
+         fp32: +4 bytes per adapter parameter, under 0.05 GB here). LM head: finetune/lora.py projects the head in
+         chunks of 128 tokens (`lm_head_chunk_size=128`) and lit_gpt/utils.py `chunked_cross_entropy` takes a bf16
+         cross-entropy per chunk, but the list of chunks stays referenced through backward (`logits` in the loop) and
+         each chunk's bf16 log-softmax is saved: 4 bytes per logit at backward start. `litgpt_head` maps that: the
+         estimate's TRL tiled-head item is replaced by rows x tokens x vocab x 4 bytes.
 """
 import argparse, statistics, warnings
 from peft import LoraConfig
@@ -46,10 +56,15 @@ LLAMA2_7B = dict(model_type="llama", hidden_size=4096, intermediate_size=11008, 
 LLAMA2_13B = dict(model_type="llama", hidden_size=5120, intermediate_size=13824, num_hidden_layers=40,
                   num_attention_heads=40, num_key_value_heads=40, vocab_size=32000, tie_word_embeddings=False)
 PHI_1_5 = dict(model_type="phi", hidden_size=2048, intermediate_size=8192, num_hidden_layers=24, num_attention_heads=32,
-               vocab_size=51200, partial_rotary_factor=0.5, hidden_act="gelu_new", tie_word_embeddings=False)
+               vocab_size=51200, partial_rotary_factor=0.5, tie_word_embeddings=False,
+               # lit_gpt/config.py phi-1_5: gelu_approximate="tanh", run as one F.gelu(x, approximate="tanh") (lit_gpt/model.py);
+               # HF's "gelu_new" computes the same function in five saved steps, "gelu_pytorch_tanh" is LitGPT's one op
+               hidden_act="gelu_pytorch_tanh")
 
-QKV = LoraConfig(r=8, target_modules=["q_proj", "k_proj", "v_proj"])
-QV = LoraConfig(r=8, target_modules=["q_proj", "v_proj"])
+# LoRA dropout 0.05 in both sources (swift argument.py `lora_dropout_p: float = 0.05`; lit-gpt finetune/lora.py
+# `lora_dropout = 0.05`): each adapted layer saves the dropout's mask for backward (peft's default is 0.0)
+QKV = LoraConfig(r=8, target_modules=["q_proj", "k_proj", "v_proj"], lora_dropout=0.05)
+QV = LoraConfig(r=8, target_modules=["q_proj", "v_proj"], lora_dropout=0.05)
 SWIFT = dict(images_per_row=0, gradient_checkpointing=True, per_device_train_batch_size=1, fused_lm_head=False,
              gradient_accumulation_steps=16, peft_config=QKV, optim="adamw_torch")
 SWIFT_FULL = dict(SWIFT, peft_config=None)
@@ -80,7 +95,8 @@ for fa, gc, m in [(True, False, 37.70), (False, True, 27.71), (False, False, 57.
                       f"LoRA, 2048, flash {'on' if fa else 'off'}, checkpointing {'on' if gc else 'off'}",
                       **dict(SWIFT, seq_len=2048, attn="sdpa" if fa else "eager", gradient_checkpointing=gc)))
 for r, tgt, m in [(64, QKV, 27.85), (8, True, 27.87)]:
-    lc = LoraConfig(r=r, target_modules=tgt.target_modules) if tgt is not True else LoraConfig(r=8, target_modules="all-linear")
+    lc = (LoraConfig(r=r, target_modules=tgt.target_modules, lora_dropout=0.05) if tgt is not True
+          else LoraConfig(r=8, target_modules="all-linear", lora_dropout=0.05))
     CASES.append(case("SWIFT", "qwen-7b-chat", QWEN_7B, m, GiB, "reserved",
                       f"LoRA r={r} {'DEFAULT' if tgt is QKV else 'ALL'}, 2048", **dict(SWIFT, seq_len=2048, peft_config=lc)))
 for n, cfg, L, rows in [("phi-1.5", PHI_1_5, 1044, [(1, False, 4.82), (1, True, 3.72), (2, False, 6.76), (4, False, 10.68)]),
@@ -90,6 +106,11 @@ for n, cfg, L, rows in [("phi-1.5", PHI_1_5, 1044, [(1, False, 4.82), (1, True, 
         CASES.append(case("LITGPT", n, cfg, m, GB, "allocated", f"LoRA q,v{' nf4-dq' if q else ''}, micro-batch {b}",
                           **dict(LITGPT, peft_config=QV, seq_len=L, per_device_train_batch_size=b, quantize_4bit=q)))
 
+def litgpt_head(e, c):
+    "LitGPT's LM head in place of TRL's tiled one: bf16 logit chunks plus their bf16 log-softmax, 4 bytes per logit."
+    rows, tokens = c["kw"]["per_device_train_batch_size"], c["kw"]["seq_len"]
+    return rows * tokens * e._config.get_text_config().vocab_size * 4 - e.breakdown.get("LM head (tiled logits)", 0)
+
 def main():
     argparse.ArgumentParser(description=__doc__).parse_args()
     warnings.simplefilter("ignore")
@@ -98,6 +119,7 @@ def main():
     for c in CASES:
         e = estimate_memory(c["model"], "sft", **c["kw"])
         est = e.reserved if c["metric"] == "reserved" else e.allocated
+        if c["source"] == "LITGPT": est += litgpt_head(e, c)
         got = c["measured"] * c["unit"]
         errs.append((est / got - 1, c))
         print(f"| {c['source']} | {c['name']} | {c['settings']} | {c['metric']} | {got/1e9:.2f} | {est/1e9:.2f} | {est/got-1:+.1%} |", flush=True)

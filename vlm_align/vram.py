@@ -10,7 +10,7 @@ import contextlib, copy, functools, json, math, warnings
 from dataclasses import dataclass, field
 
 # %% auto #0
-__all__ = ['GPUS', 'CUDA_CONTEXT', 'TRL_TILE', 'RESERVED_OVERHEAD', 'ITEM_COLOURS', 'gpu_bytes', 'MemoryEstimate',
+__all__ = ['RESERVED_OVERHEAD', 'GPUS', 'CUDA_CONTEXT', 'TRL_TILE', 'ITEM_COLOURS', 'MemoryEstimate', 'gpu_bytes',
            'estimate_memory', 'seed_tables', 'print_estimate', 'KNOWN_CONFIGS', 'model_config',
            'layer_activation_bytes', 'vision_activation_bytes', 'measure_peak', 'trace_peak']
 
@@ -23,7 +23,47 @@ from .vram_machinery import (KNOWN_CONFIGS, model_config, layer_activation_bytes
                              _saved_bytes, _idefics2_patches, _vision_block_bytes, _processor_cost, _meta_model)
 _all_ = ["KNOWN_CONFIGS", "model_config", "layer_activation_bytes", "vision_activation_bytes", "measure_peak", "trace_peak"]
 
-# %% ../nbs/02_vram.ipynb #fc83b43c
+# %% ../nbs/02_vram.ipynb #d7426cb1
+RESERVED_OVERHEAD = 0.10   # assumption, not measured here: the caching allocator's reserve above the peak it hands out
+
+@dataclass
+class MemoryEstimate:
+    "Peak GPU memory of one training setup, itemised (bytes)."
+    model: str
+    method: str
+    setup: dict
+    params: int          # total parameters of the model (without adapters)
+    trainable: int       # trainable parameters
+    breakdown: dict      # item -> bytes at the peak
+    sizes: dict          # item -> full size in bytes, whether or not alive at the peak
+    peak_at: str         # the moment of the peak
+    notes: list = field(default_factory=list)
+    image_tokens: int = 0    # LLM tokens per image (`vlm_align.data.image_token_count`)
+    image_patches: int = 0   # vision-encoder patches per image
+    _config: object = field(default=None, repr=False)
+    active_params: int = 0   # parameters one token goes through (all but the unused experts of a mixture of experts)
+    @property
+    def total(self): return int(sum(self.breakdown.values()))
+    def __repr__(self):
+        return f"MemoryEstimate({self.model}, {self.method}: {self.total/1e9:.1f} GB at {self.peak_at})"
+
+# %% ../nbs/02_vram.ipynb #7cd143d7
+def _allocated(self:MemoryEstimate):
+    "What `torch.cuda.max_memory_allocated` would report: the total without the CUDA context."
+    return self.total - self.breakdown.get("CUDA context", 0)
+
+def _reserved(self:MemoryEstimate):
+    "What `torch.cuda.max_memory_reserved` would report: allocated plus the allocator's cache (`RESERVED_OVERHEAD`, an assumption)."
+    return int(self.allocated * (1 + RESERVED_OVERHEAD))
+
+def _nvidia_smi(self:MemoryEstimate):
+    "What `nvidia-smi` would show for the process: reserved plus the CUDA context."
+    return self.reserved + self.breakdown.get("CUDA context", 0)
+
+MemoryEstimate.allocated, MemoryEstimate.reserved = property(_allocated), property(_reserved)
+MemoryEstimate.nvidia_smi = property(_nvidia_smi)
+
+# %% ../nbs/02_vram.ipynb #f9417ba8
 GPUS = {  # nominal memory (GiB) and bf16 support
     "T4": (16, False), "L4": (24, True), "A10G": (24, True), "A100-40GB": (40, True), "A100-80GB": (80, True),
     "A100": (80, True), "H100": (80, True), "H200": (141, True)}
@@ -40,6 +80,63 @@ def gpu_bytes(gpu, # a name in `GPUS` (e.g. "T4", "A100-40GB", "H100") or a byte
     if key is None: raise ValueError(f"gpu={gpu!r}: unknown; use one of {list(GPUS)} or a byte count.")
     return GPUS[key][0] * 2**30
 
+# %% ../nbs/02_vram.ipynb #d6bda6b1
+_SHARDING = ("ddp", "zero1", "zero2", "zero3", "fsdp")
+_DEFAULTS = dict(precision="bf16", optim="adamw_torch_fused", gradient_checkpointing=False, per_device_train_batch_size=1,
+                 gradient_accumulation_steps=1, num_generations=8, max_completion_length=512, use_vllm=False,
+                 vllm_mode="colocate", vllm_gpu_memory_utilization=0.3, sharding="ddp")
+_RENAMED = dict(lora="peft_config", batch_size="per_device_train_batch_size", grad_accum="gradient_accumulation_steps",
+                completion_len="max_completion_length", optimizer="optim")
+
+def _deprecated(kw):
+    "Older keyword names, mapped to TRL's, with a warning; anything else is refused, naming it."
+    out = {}
+    for k, v in kw.items():
+        if k not in _RENAMED: raise TypeError(f"estimate_memory: unknown argument {k}={v!r}; see `show_doc(estimate_memory)`.")
+        warnings.warn(f"estimate_memory({k}=...) is deprecated: use TRL's name {_RENAMED[k]}=.", FutureWarning, stacklevel=4)
+        out[_RENAMED[k]] = v
+    return out
+
+# %% ../nbs/02_vram.ipynb #40d123c2
+def _trl_fields(config):
+    "(method, settings) that decide memory, read from a TRL config."
+    from trl import SFTConfig, DPOConfig, GRPOConfig
+    if not isinstance(config, (SFTConfig, DPOConfig, GRPOConfig)):
+        raise TypeError(f"config: expected a TRL SFTConfig, DPOConfig or GRPOConfig, got {type(config).__name__}.")
+    optim = getattr(config.optim, "value", config.optim)
+    f = dict(per_device_train_batch_size=config.per_device_train_batch_size, optim=optim,
+             gradient_accumulation_steps=config.gradient_accumulation_steps,
+             gradient_checkpointing=bool(config.gradient_checkpointing),
+             precision="bf16" if config.bf16 else "fp16" if config.fp16 else "fp32")
+    ds = config.deepspeed
+    if isinstance(ds, str):
+        with open(ds) as fh: ds = json.load(fh)
+    if isinstance(ds, dict): f["sharding"] = f"zero{ds.get('zero_optimization', {}).get('stage', 0)}".replace("zero0", "ddp")
+    if config.fsdp: f["sharding"] = "fsdp"
+    if isinstance(config, GRPOConfig):
+        f.update(num_generations=config.num_generations, max_completion_length=config.max_completion_length,
+                 steps_per_generation=config.steps_per_generation, beta=config.beta, use_vllm=config.use_vllm,
+                 vllm_mode=config.vllm_mode, vllm_gpu_memory_utilization=config.vllm_gpu_memory_utilization)
+        return ("gspo" if config.importance_sampling_level == "sequence" else "grpo"), f
+    f["max_length"] = config.max_length
+    if isinstance(config, DPOConfig):
+        if config.precompute_ref_log_probs: f["ref_model"] = False
+        return ("mpo" if "sft" in config.loss_type and len(config.loss_type) > 1 else "dpo"), f
+    return "sft", f
+
+# %% ../nbs/02_vram.ipynb #cb88c3d2
+def _resolve(config, given):
+    "(method, settings): what the caller gave, else what `config` says, else the defaults."
+    method, s = ("sft", {}) if config is None else _trl_fields(config)
+    s = {k: v for k, v in s.items() if v is not None}
+    method = given.pop("method", None) or method
+    if config is not None and method.replace("gspo", "grpo").replace("mpo", "dpo") != _trl_fields(config)[0].replace("gspo", "grpo").replace("mpo", "dpo"):
+        raise ValueError(f"method={method!r} does not match config ({type(config).__name__}); drop one of them.")
+    out = dict(_DEFAULTS, **s, **given)
+    for k in ("seq_len", "max_length", "beta", "steps_per_generation", "master_weights", "ref_model"): out.setdefault(k, None)
+    return method, out
+
+# %% ../nbs/02_vram.ipynb #babbed27
 _METHODS = ("sft", "dpo", "mpo", "grpo", "gspo")
 _PRECISIONS = ("fp32", "bf16", "fp16", "mixed")
 _OPTIMIZERS = {"adamw_torch": 2, "adamw_torch_fused": 2, "adamw_8bit": 2, "adamw_bnb_8bit": 2, "sgd": 0}
@@ -67,126 +164,6 @@ def _check_setup(method, precision, optimizer, attn, image_size, vllm_gpu_memory
     if beta is not None and (isinstance(beta, bool) or not isinstance(beta, (int, float)) or not math.isfinite(beta) or beta < 0):
         raise ValueError(f"beta={beta!r}: expected a KL coefficient >= 0 (0.0: no reference model).")
 
-_SHARDING = ("ddp", "zero1", "zero2", "zero3", "fsdp")
-_DEFAULTS = dict(precision="bf16", optim="adamw_torch_fused", gradient_checkpointing=False, per_device_train_batch_size=1,
-                 gradient_accumulation_steps=1, num_generations=8, max_completion_length=512, use_vllm=False,
-                 vllm_mode="colocate", vllm_gpu_memory_utilization=0.3, sharding="ddp")
-_RENAMED = dict(lora="peft_config", batch_size="per_device_train_batch_size", grad_accum="gradient_accumulation_steps",
-                completion_len="max_completion_length", optimizer="optim")
-
-def _deprecated(kw):
-    "Older keyword names, mapped to TRL's, with a warning; anything else is refused, naming it."
-    out = {}
-    for k, v in kw.items():
-        if k not in _RENAMED: raise TypeError(f"estimate_memory: unknown argument {k}={v!r}; see `show_doc(estimate_memory)`.")
-        warnings.warn(f"estimate_memory({k}=...) is deprecated: use TRL's name {_RENAMED[k]}=.", FutureWarning, stacklevel=4)
-        out[_RENAMED[k]] = v
-    return out
-
-def _trl_fields(config):
-    "(method, settings) that decide memory, read from a TRL config."
-    from trl import SFTConfig, DPOConfig, GRPOConfig
-    if not isinstance(config, (SFTConfig, DPOConfig, GRPOConfig)):
-        raise TypeError(f"config: expected a TRL SFTConfig, DPOConfig or GRPOConfig, got {type(config).__name__}.")
-    optim = getattr(config.optim, "value", config.optim)
-    f = dict(per_device_train_batch_size=config.per_device_train_batch_size, optim=optim,
-             gradient_accumulation_steps=config.gradient_accumulation_steps,
-             gradient_checkpointing=bool(config.gradient_checkpointing),
-             precision="bf16" if config.bf16 else "fp16" if config.fp16 else "fp32")
-    ds = config.deepspeed
-    if isinstance(ds, str):
-        with open(ds) as fh: ds = json.load(fh)
-    if isinstance(ds, dict): f["sharding"] = f"zero{ds.get('zero_optimization', {}).get('stage', 0)}".replace("zero0", "ddp")
-    if config.fsdp: f["sharding"] = "fsdp"
-    if isinstance(config, GRPOConfig):
-        f.update(num_generations=config.num_generations, max_completion_length=config.max_completion_length,
-                 steps_per_generation=config.steps_per_generation, beta=config.beta, use_vllm=config.use_vllm,
-                 vllm_mode=config.vllm_mode, vllm_gpu_memory_utilization=config.vllm_gpu_memory_utilization)
-        return ("gspo" if config.importance_sampling_level == "sequence" else "grpo"), f
-    f["max_length"] = config.max_length
-    if isinstance(config, DPOConfig):
-        if config.precompute_ref_log_probs: f["ref_model"] = False
-        return ("mpo" if "sft" in config.loss_type and len(config.loss_type) > 1 else "dpo"), f
-    return "sft", f
-
-def _resolve(config, given):
-    "(method, settings): what the caller gave, else what `config` says, else the defaults."
-    method, s = ("sft", {}) if config is None else _trl_fields(config)
-    s = {k: v for k, v in s.items() if v is not None}
-    method = given.pop("method", None) or method
-    if config is not None and method.replace("gspo", "grpo").replace("mpo", "dpo") != _trl_fields(config)[0].replace("gspo", "grpo").replace("mpo", "dpo"):
-        raise ValueError(f"method={method!r} does not match config ({type(config).__name__}); drop one of them.")
-    out = dict(_DEFAULTS, **s, **given)
-    for k in ("seq_len", "max_length", "beta", "steps_per_generation", "master_weights", "ref_model"): out.setdefault(k, None)
-    return method, out
-
-def _shard(sizes, notes, sharding, num_gpus, c, L, h, wb):
-    "Divide the model states among `num_gpus` GPUs as the engine does (per GPU), in place."
-    if num_gpus == 1: return
-    N, parts = num_gpus, {"ddp": [], "zero1": ["optimizer", "master weights (fp32)"]}
-    parts["zero2"] = parts["zero1"] + ["gradients"]
-    parts["zero3"] = parts["fsdp"] = parts["zero2"] + ["weights", "reference weights", "adapter weights (fp32)"]
-    for k in parts[sharding]:
-        if k in sizes: sizes[k] = -(-sizes[k] // N)
-    if sharding == "ddp" and sizes.get("gradients"):
-        sizes["DDP gradient buckets"] = sizes["gradients"]   # DDP all-reduces through flat buckets of the gradients
-    if sharding in ("zero3", "fsdp"):   # each layer's weights are gathered whole for its forward/backward, the next one prefetched
-        sizes["gathered layer weights"] = int(2 * max(c["text"] - c["vocab"] * h, 0) / L * wb)
-    notes.append(f"{num_gpus} GPUs, {sharding}: per-GPU memory; sharded: {', '.join(parts[sharding]) or 'nothing'}.")
-
-@functools.lru_cache(maxsize=8)
-def _loss_bytes_per_logit(dtype):
-    "Peak live bytes per logit element of transformers' causal-LM loss (fp32 upcast, log-softmax, backward), traced on fake tensors."
-    from torch._subclasses.fake_tensor import FakeTensorMode
-    from transformers.loss.loss_utils import ForCausalLMLoss
-    N, V, h, dt = 256, 8192, 64, getattr(torch, dtype)
-    mode, live = FakeTensorMode(allow_non_fake_inputs=True), _LiveBytes()
-    with mode:
-        hs, W = torch.randn(1, N, h, dtype=dt, requires_grad=True), torch.randn(V, h, dtype=dt)
-        labels = torch.randint(0, V, (1, N))
-    with mode, live:
-        logits = hs @ W.t()
-        loss = ForCausalLMLoss(logits, labels, V)
-        del logits
-        loss.backward()
-    return (live.peak - N * h * hs.element_size() * 2) / (N * V)
-
-# %% ../nbs/02_vram.ipynb #d7426cb1
-RESERVED_OVERHEAD = 0.10   # assumption, not measured here: the caching allocator's reserve above the peak it hands out
-
-@dataclass
-class MemoryEstimate:
-    "Peak GPU memory of one training setup, itemised (bytes)."
-    model: str
-    method: str
-    setup: dict
-    params: int          # total parameters of the model (without adapters)
-    trainable: int       # trainable parameters
-    breakdown: dict      # item -> bytes at the peak
-    sizes: dict          # item -> full size in bytes, whether or not alive at the peak
-    peak_at: str         # the moment of the peak
-    notes: list = field(default_factory=list)
-    image_tokens: int = 0    # LLM tokens per image (`vlm_align.data.image_token_count`)
-    image_patches: int = 0   # vision-encoder patches per image
-    _config: object = field(default=None, repr=False)
-    active_params: int = 0   # parameters one token goes through (all but the unused experts of a mixture of experts)
-    @property
-    def total(self): return int(sum(self.breakdown.values()))
-    @property
-    def allocated(self):
-        "What `torch.cuda.max_memory_allocated` would report: the total without the CUDA context."
-        return self.total - self.breakdown.get("CUDA context", 0)
-    @property
-    def reserved(self):
-        "What `torch.cuda.max_memory_reserved` would report: allocated plus the allocator's cache (`RESERVED_OVERHEAD`, an assumption)."
-        return int(self.allocated * (1 + RESERVED_OVERHEAD))
-    @property
-    def nvidia_smi(self):
-        "What `nvidia-smi` would show for the process: reserved plus the CUDA context."
-        return self.reserved + self.breakdown.get("CUDA context", 0)
-    def __repr__(self):
-        return f"MemoryEstimate({self.model}, {self.method}: {self.total/1e9:.1f} GB at {self.peak_at})"
-
 # %% ../nbs/02_vram.ipynb #e5a00002
 _SETUP_DEFAULTS = dict(peft_config=True, images_per_row=1, image_size=(1024, 768), image_tokens=None, image_patches=None, processor=None,
                        quantize_4bit=False, attn="sdpa", fused_lm_head=True, gpu=None, num_gpus=1)
@@ -211,6 +188,12 @@ def _plan(model, config=None, **given):
     _lora_json(p.peft_config)   # refuses anything but None/False/True/LoraConfig, naming `peft_config`
     if p.gpu is not None: gpu_bytes(p.gpu)
     if p.quantize_4bit and not p.peft_config: raise ValueError("quantize_4bit=True needs peft_config (QLoRA trains adapters only).")
+    return _derive(p, model)
+
+# %% ../nbs/02_vram.ipynb #abfcbed2
+def _derive(p, model):
+    "What every memory item needs, added to the plan `p`: the config, dtypes and bytes per element, parameter counts, widths."
+    method = p.method
     p.cfg = cfg = model_config(model)
     p.name = model if isinstance(model, str) else getattr(cfg, "_name_or_path", "") or cfg.model_type
     p.wd, p.ad = _dtypes(p.precision)
@@ -239,6 +222,21 @@ def _weights(p):
     need_ref = (p.is_pref or (p.is_rl and p.beta > 0)) if p.ref_model is None else bool(p.ref_model)
     if need_ref and not p.peft: p.sizes["reference weights"] = p.sizes["weights"]
     elif need_ref: p.notes.append("No reference copy: with PEFT, TRL disables the adapter to get reference log-probs.")
+
+# %% ../nbs/02_vram.ipynb #b093925a
+def _shard(sizes, notes, sharding, num_gpus, c, L, h, wb):
+    "Divide the model states among `num_gpus` GPUs as the engine does (per GPU), in place."
+    if num_gpus == 1: return
+    N, parts = num_gpus, {"ddp": [], "zero1": ["optimizer", "master weights (fp32)"]}
+    parts["zero2"] = parts["zero1"] + ["gradients"]
+    parts["zero3"] = parts["fsdp"] = parts["zero2"] + ["weights", "reference weights", "adapter weights (fp32)"]
+    for k in parts[sharding]:
+        if k in sizes: sizes[k] = -(-sizes[k] // N)
+    if sharding == "ddp" and sizes.get("gradients"):
+        sizes["DDP gradient buckets"] = sizes["gradients"]   # DDP all-reduces through flat buckets of the gradients
+    if sharding in ("zero3", "fsdp"):   # each layer's weights are gathered whole for its forward/backward, the next one prefetched
+        sizes["gathered layer weights"] = int(2 * max(c["text"] - c["vocab"] * h, 0) / L * wb)
+    notes.append(f"{num_gpus} GPUs, {sharding}: per-GPU memory; sharded: {', '.join(parts[sharding]) or 'nothing'}.")
 
 # %% ../nbs/02_vram.ipynb #e5a00008
 def _model_states(p):
@@ -292,6 +290,24 @@ def _text_activations(p):
     first = lin1 * tokens + quad1 * tokens**2
     if p.gradient_checkpointing: p.sizes["activations"] = int(p.rows * (p.L * tokens * h * cb + per_row_layer))
     else: p.sizes["activations"] = int(p.rows * (first + (p.L - 1) * per_row_layer))
+
+# %% ../nbs/02_vram.ipynb #1d5da8e5
+@functools.lru_cache(maxsize=8)
+def _loss_bytes_per_logit(dtype):
+    "Peak live bytes per logit element of transformers' causal-LM loss (fp32 upcast, log-softmax, backward), traced on fake tensors."
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from transformers.loss.loss_utils import ForCausalLMLoss
+    N, V, h, dt = 256, 8192, 64, getattr(torch, dtype)
+    mode, live = FakeTensorMode(allow_non_fake_inputs=True), _LiveBytes()
+    with mode:
+        hs, W = torch.randn(1, N, h, dtype=dt, requires_grad=True), torch.randn(V, h, dtype=dt)
+        labels = torch.randint(0, V, (1, N))
+    with mode, live:
+        logits = hs @ W.t()
+        loss = ForCausalLMLoss(logits, labels, V)
+        del logits
+        loss.backward()
+    return (live.peak - N * h * hs.element_size() * 2) / (N * V)
 
 # %% ../nbs/02_vram.ipynb #e5a00011
 def _lm_head(p):
@@ -410,7 +426,7 @@ _SETUP_KEYS = ("peft_config", "precision", "optim", "gradient_checkpointing", "p
                "max_completion_length", "steps_per_generation", "use_vllm", "vllm_mode", "vllm_gpu_memory_utilization", "gpu",
                "num_gpus", "sharding", "master_weights")
 
-# %% ../nbs/02_vram.ipynb #6477bb0e
+# %% ../nbs/02_vram.ipynb #9fe98172
 def _gb(x): return f"{x/1e9:,.2f}"
 
 def _table(self:MemoryEstimate):
@@ -427,6 +443,7 @@ def _table(self:MemoryEstimate):
     return "\n".join(lines + [f"- {n}" for n in self.notes])
 MemoryEstimate.table = _table
 
+# %% ../nbs/02_vram.ipynb #77adcc68
 ITEM_COLOURS = {  # one colour per breakdown item, the same in every plot (matplotlib's tab20)
     "weights": "#1f77b4", "adapter weights (fp32)": "#aec7e8", "reference weights": "#9467bd", "gradients": "#ff7f0e",
     "optimizer": "#2ca02c", "optimizer step temporaries": "#98df8a", "activations": "#d62728",
@@ -449,6 +466,7 @@ def _plot(self:MemoryEstimate, gpu=None, ax=None):
     return ax
 MemoryEstimate.plot = _plot
 
+# %% ../nbs/02_vram.ipynb #7f2e1b1f
 def _fits(self:MemoryEstimate, gpu, headroom=0.05):
     "Whether the peak fits `gpu` (name or bytes), keeping `headroom` of it for allocator fragmentation."
     if isinstance(gpu, str):
@@ -458,6 +476,7 @@ def _fits(self:MemoryEstimate, gpu, headroom=0.05):
     return self.total <= gpu_bytes(gpu) * (1 - headroom)
 MemoryEstimate.fits = _fits
 
+# %% ../nbs/02_vram.ipynb #e5a0ab7a
 def _largest_batch(self:MemoryEstimate, gpu, effective=None):
     "Largest per-device batch that fits `gpu`, and the gradient accumulation keeping the effective batch: `(batch, accum)`."
     effective = effective or self.setup["per_device_train_batch_size"] * self.setup["gradient_accumulation_steps"]

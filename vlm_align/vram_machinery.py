@@ -14,6 +14,7 @@ __all__ = ['KNOWN_CONFIGS', 'model_config', 'layer_activation_bytes', 'vision_ac
 
 # %% ../nbs/02a_vram_machinery.ipynb #a2a00004
 import torch
+from unittest import mock
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
@@ -306,7 +307,8 @@ def _from_json(s): return _config_from_dict(json.loads(s))
 def _lora_json(lora):
     if lora is None or lora is False: return None
     lc = _lora_config(lora)
-    keep = ("r", "target_modules", "exclude_modules", "lora_alpha", "rank_pattern", "layers_to_transform")
+    keep = ("r", "target_modules", "exclude_modules", "lora_alpha", "rank_pattern", "layers_to_transform",
+            "lora_dropout")   # dropout > 0 saves its output and mask for each adapted layer's backward
     d = {k: getattr(lc, k) for k in keep}
     if isinstance(d["target_modules"], set): d["target_modules"] = sorted(d["target_modules"])
     return json.dumps(d, sort_keys=True, default=list)
@@ -347,6 +349,10 @@ def _fake(module, mode=None):
         for mod, pn in shared[1:]: setattr(mod, pn, first)
     return mode
 
+def _cuda_dropout(input, p=0.5, training=True, inplace=False):
+    "Dropout as CUDA runs it (`native_dropout`, a bool mask), not the CPU fallback (a mask in the input's dtype)."
+    return input if not training or p == 0 else torch.native_dropout(input, p, True)[0]
+
 @contextlib.contextmanager
 def _saved_tensors(mode, params, autocast_dtype):
     "Run a forward inside: the yielded dict gets the bytes of each storage autograd saves for backward (parameters excluded)."
@@ -356,7 +362,8 @@ def _saved_tensors(mode, params, autocast_dtype):
         if st._cdata not in params: saved[st._cdata] = st.nbytes()
         return t
     ac = torch.autocast("cpu", dtype=getattr(torch, autocast_dtype)) if autocast_dtype else torch.autocast("cpu", enabled=False)
-    with mode, torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), ac, warnings.catch_warnings():
+    cuda_dropout = mock.patch.object(torch.nn.functional, "dropout", _cuda_dropout)
+    with mode, torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), ac, cuda_dropout, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield saved
 
