@@ -504,11 +504,11 @@ def seed_tables() -> dict:
 # %% ../nbs/02_vram.ipynb #119f890c
 def print_estimate(model:str, # hub id or local path
                    method:str="sft", # training method
-                   gpu:str|None=None, # also say whether it fits this GPU and the largest batch that does
+                   gpu:str|None=None, # also say whether it fits this GPU and the largest batch that does (and size vLLM's colocate share on it)
                    **setup, # any `estimate_memory` option
                   ):
     "Print the memory table of `model` for `method` (and the verdict for `gpu`)."
-    e = estimate_memory(model, method, **setup)
+    e = estimate_memory(model, method, gpu=gpu, **setup)
     print(e.table())
     if gpu is not None:
         with warnings.catch_warnings(record=True) as w:
@@ -516,6 +516,7 @@ def print_estimate(model:str, # hub id or local path
             ok = e.fits(gpu)
         for x in w: print(f"! {x.message}")
         b, acc = e.largest_batch(gpu)
-        print(f"{gpu}: {'fits' if ok else 'does not fit'}; largest per-device batch {b} with gradient accumulation {acc}"
-              if b else f"{gpu}: does not fit even at batch size 1")
+        name = gpu if isinstance(gpu, str) else f"{gpu / 2**30:.0f} GiB GPU"
+        print(f"{name}: {'fits' if ok else 'does not fit'}; largest per-device batch {b} with gradient accumulation {acc}"
+              if b else f"{name}: does not fit even at batch size 1")
     return e
