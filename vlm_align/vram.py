@@ -405,9 +405,9 @@ def estimate_memory(model, # hub id or local path (config only), a config, or a 
                     num_gpus=1, # data-parallel GPUs
                     sharding=None, # "ddp" (default), "zero1", "zero2", "zero3" or "fsdp" (full shard); from `config` when it names one
                     master_weights=None, # fp32 master weights and fp32 optimizer states; None: True under DeepSpeed, else as `precision`
-                    **deprecated, # older names: lora, batch_size, grad_accum, completion_len, optimizer
-                   ) -> MemoryEstimate:
-    "Estimate the peak GPU memory of one training step from the model's config alone."
+                    **deprecated,
+                   ) -> MemoryEstimate: # per-item peak and full sizes, the setup and notes; `.fits(gpu)`, `.table()`, `.plot()`
+    "Estimate the peak GPU memory of one training step from the model's config alone (the older names lora, batch_size, grad_accum, completion_len, optimizer still work but are deprecated)."
     given = {k: v for k, v in locals().items() if k not in ("model", "config", "deprecated") and v is not None}
     given["peft_config"] = peft_config   # None is a choice here: full training
     p = _plan(model, config, **given, **deprecated)
