@@ -84,6 +84,7 @@ def _linears(model):
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
     return {n: m for n, m in model.named_modules() if isinstance(m, torch.nn.Linear) and m is not head}
 
+# %% ../nbs/03_preference.ipynb #b81f3e47
 def _language_prefix(model):
     "Module name of the language model inside a VLM (what `model.get_decoder()` returns)."
     dec = model.get_decoder() if hasattr(model, "get_decoder") else None
@@ -115,6 +116,7 @@ def _side_report(model, cfg, lm):
                          base=base)
     return rep
 
+# %% ../nbs/03_preference.ipynb #c92e5a18
 def _print_report(model, cfg, rep, lm, vision):
     print(f"LoRA r={cfg.r}, alpha={cfg.lora_alpha} on {type(model).__name__} (vision={vision}):")
     for side, r in rep.items():
@@ -149,7 +151,8 @@ def lora_config(model=None, # the VLM to adapt: targets are resolved from its mo
     return cfg
 
 # %% ../nbs/03_preference.ipynb #e8642c5e
-_NEED = {"preference": ("prompt", "chosen", "rejected"), "sft": ("messages",)}
+_NEED = {"preference": (("prompt", "chosen", "rejected"),),
+         "sft": (("prompt", "completion"), ("messages",))}  # SFT: prompt-completion rows (loss on the answer only) or conversations
 
 def _image_ids(processor):
     ids = getattr(processor, "image_token_ids", None) or [getattr(processor, "image_token_id", None)]
@@ -161,17 +164,24 @@ def _expected_tokens(processor, images, ids):
     try: return sum(image_token_count(processor, *img.size) for img in images)
     except Exception: return None
 
+# %% ../nbs/03_preference.ipynb #5c0c4e11
+_FIX = {"preference": "format the rows with vlm_align.data.to_preference",
+        "sft": "format the rows with vlm_align.data.to_sft, or preference rows with chosen_as_sft"}
+
 def _check_columns(rows, kind):
+    "The image column of `rows` ('images' or 'image'), or an error naming the missing column."
     if kind not in _NEED: raise ValueError(f"check_rows: kind={kind!r}; expected 'preference' (DPO, MPO) or 'sft'.")
     cols = list(rows.column_names)
-    for c in _NEED[kind]:
-        if c not in cols:
-            raise ValueError(f"column {c!r} is missing: {kind} rows need columns {list(_NEED[kind]) + ['images']}, the dataset has {cols}. "
-                             f"Rename the column (ds.rename_column) or format the rows with vlm_align.data.to_{kind}.")
+    if not any(all(c in cols for c in form) for form in _NEED[kind]):
+        form = max(_NEED[kind], key=lambda f: sum(c in cols for c in f))  # the form the dataset is closest to
+        need = " or ".join(str(list(f) + ["images"]) for f in _NEED[kind])
+        miss = next(c for c in form if c not in cols)
+        raise ValueError(f"column {miss!r} is missing: {kind} rows need columns {need}, the dataset has {cols}. "
+                         f"Rename the column (ds.rename_column) or {_FIX[kind]}.")
     if "images" not in cols and "image" not in cols:
         raise ValueError(f"column 'images' is missing: the dataset has {cols}. Without an 'images' (or 'image') column TRL fails on "
-                         "rows with image placeholders and trains rows without them on the text alone, without a warning. Rename the image column to 'images' (a list per row) or format "
-                         f"the rows with vlm_align.data.to_{kind}.")
+                         "rows with image placeholders and trains rows without them on the text alone, without a warning. "
+                         f"Rename the image column to 'images' (a list per row) or {_FIX[kind]}.")
     return "images" if "images" in cols else "image"
 
 # %% ../nbs/03_preference.ipynb #9c7ce91d
@@ -193,16 +203,17 @@ def _check_row(row, i, col, collate, processor, ids, max_length):
                          f"so TRL would cut image tokens. Use max_length>={n} or smaller images.")
     return n, found
 
-def check_rows(rows, # a `datasets.Dataset` formatted for TRL (`to_preference` or `to_sft`)
+# %% ../nbs/03_preference.ipynb #7d0c2a58
+def check_rows(rows, # a `datasets.Dataset` formatted for TRL (`to_preference`, `to_sft` or `chosen_as_sft`)
                processor, # the model's processor
-               kind:str="preference", # "preference" (DPOTrainer: DPO, MPO) or "sft" (SFTTrainer)
+               kind:str="preference", # "preference" (DPOTrainer: DPO, MPO) or "sft" (SFTTrainer: prompt/completion or messages rows)
                max_length:int|None=None, # the config's max_length: a row longer than this is an error
                allow_text_only:bool=False, # accept rows without images
               )->dict:
     "Check that every row has the trainer's columns and that its images become image tokens; a summary, or an error naming row and column."
-    col = _check_columns(rows, kind)
-    ids = _image_ids(processor)
-    collate = (DataCollatorForVisionPreference(processor) if kind == "preference" else DataCollatorForVisionLanguageModeling(processor))
+    col, ids = _check_columns(rows, kind), _image_ids(processor)
+    collate = (DataCollatorForVisionPreference(processor) if kind == "preference" else  # the collators the trainers build, as they build them
+               DataCollatorForVisionLanguageModeling(processor, completion_only_loss="completion" in rows.column_names))
     lengths, counts = [], []
     for i in range(len(rows)):
         row = dict(rows[i])
@@ -218,10 +229,10 @@ def check_rows(rows, # a `datasets.Dataset` formatted for TRL (`to_preference` o
 # %% ../nbs/03_preference.ipynb #3ae7b40b
 def chosen_as_sft(rows, # preference rows (prompt/chosen/rejected/images), e.g. from `to_preference`
                  ):
-    "SFT rows (`messages` = prompt + chosen answer, `images`) from preference rows: SFT on the chosen answers before DPO."
+    "SFT rows in TRL's prompt-completion form (`prompt`, `completion` = the chosen answer, `images`): SFT's loss covers the answer only."
     cols = [c for c in ("prompt", "chosen", "rejected") if c not in rows.column_names]
     if cols: raise ValueError(f"chosen_as_sft: column {cols[0]!r} is missing; pass rows formatted by to_preference.")
-    return rows.map(lambda r: {"messages": r["prompt"] + r["chosen"]}, remove_columns=["prompt", "chosen", "rejected"])
+    return rows.remove_columns("rejected").rename_column("chosen", "completion")
 
 # %% ../nbs/03_preference.ipynb #9b09e1d4
 def plot_preference(histories, # `trainer.state.log_history`, or {run name: log_history} to compare runs
@@ -264,12 +275,14 @@ def dpo_sigmoid_loss(chosen_logps, rejected_logps, # policy log-probs of each an
     "DPO's loss per pair: -log σ(β(ρ_c - ρ_r)), ρ the policy/reference log-ratio of each answer."
     return -F.logsigmoid(beta * ((chosen_logps - ref_chosen_logps) - (rejected_logps - ref_rejected_logps)))
 
+# %% ../nbs/03_preference.ipynb #e5b2d6f1
 def bco_pair_loss(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps, # as for `dpo_sigmoid_loss`
                   beta:float=0.1, # DPOConfig.beta
                   delta:float=0.0): # reward shift δ: 0 in TRL 1.16; a running mean of rewards in the BCO paper
     "BCO's pair loss per pair: -log σ(βρ_c - δ) - log σ(-(βρ_r - δ))."
     return -F.logsigmoid(beta * (chosen_logps - ref_chosen_logps) - delta) - F.logsigmoid(-(beta * (rejected_logps - ref_rejected_logps) - delta))
 
+# %% ../nbs/03_preference.ipynb #f6c3e7a2
 def sft_nll_loss(chosen_token_logps, # per-token log-probs of the chosen answers, (B, T)
                  chosen_mask): # True on answer tokens, (B, T)
     "SFT's loss: mean negative log-likelihood over every chosen-answer token of the batch."
