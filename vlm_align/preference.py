@@ -37,8 +37,9 @@ def sft_config(output_dir:str="sft-vlm", # where checkpoints and logs go
                bf16:bool|None=None, # None: bf16 on CUDA, fp32 on the CPU
                logging_steps:int=10, # log loss and token accuracy every 10 steps
                report_to:str="none", # "wandb", "tensorboard"... to send logs somewhere
-               **overrides)->SFTConfig: # any other `trl.SFTConfig` field
-    "TRL's `SFTConfig` for LoRA + bf16 SFT of a VLM on one GPU; every field can be overridden."
+               **overrides,
+              )->SFTConfig: # the config, ready for `SFTTrainer(args=...)`
+    "TRL's `SFTConfig` for LoRA + bf16 SFT of a VLM on one GPU; any other `trl.SFTConfig` field passes through `**overrides`."
     return SFTConfig(output_dir=output_dir, max_length=max_length, per_device_train_batch_size=per_device_train_batch_size,
                      gradient_accumulation_steps=gradient_accumulation_steps, learning_rate=learning_rate,
                      num_train_epochs=num_train_epochs, gradient_checkpointing=gradient_checkpointing,
@@ -58,8 +59,9 @@ def dpo_config(output_dir:str="dpo-vlm", # where checkpoints and logs go
                bf16:bool|None=None, # None: bf16 on CUDA, fp32 on the CPU
                logging_steps:int=10, # log rewards, margins and accuracies every 10 steps
                report_to:str="none", # "wandb", "tensorboard"... to send logs somewhere
-               **overrides)->DPOConfig: # any other `trl.DPOConfig` field
-    "TRL's `DPOConfig` for LoRA + bf16 DPO of a VLM on one GPU; every field can be overridden."
+               **overrides,
+              )->DPOConfig: # the config, ready for `DPOTrainer(args=...)`
+    "TRL's `DPOConfig` for LoRA + bf16 DPO of a VLM on one GPU; any other `trl.DPOConfig` field passes through `**overrides`."
     return DPOConfig(output_dir=output_dir, max_length=max_length, beta=beta, loss_type=loss_type, loss_weights=loss_weights,
                      per_device_train_batch_size=per_device_train_batch_size, gradient_accumulation_steps=gradient_accumulation_steps,
                      learning_rate=learning_rate, num_train_epochs=num_train_epochs, gradient_checkpointing=gradient_checkpointing,
@@ -70,8 +72,9 @@ def dpo_config(output_dir:str="dpo-vlm", # where checkpoints and logs go
 def mpo_config(output_dir:str="mpo-vlm", # where checkpoints and logs go
                loss_type:list=("sigmoid", "bco_pair", "sft"), # DPO preference + BCO quality + SFT generation losses
                loss_weights:list=(0.8, 0.2, 1.0), # the MPO paper's weights, in `loss_type` order
-               **kwargs)->DPOConfig: # `dpo_config` parameters or any other `trl.DPOConfig` field
-    "TRL's `DPOConfig` for MPO: DPO's sigmoid loss + BCO's pair loss + SFT's loss, weighted 0.8 / 0.2 / 1.0."
+               **kwargs,
+              )->DPOConfig: # the config, ready for `DPOTrainer(args=...)`
+    "TRL's `DPOConfig` for MPO: DPO's sigmoid + BCO's pair + SFT's losses, weighted 0.8 / 0.2 / 1.0; `dpo_config` arguments via `**kwargs`."
     return dpo_config(output_dir=output_dir, loss_type=list(loss_type), loss_weights=list(loss_weights), **kwargs)
 
 # %% ../nbs/03_preference.ipynb #99d0713a
@@ -132,8 +135,9 @@ def lora_config(model=None, # the VLM to adapt: targets are resolved from its mo
                 dropout:float=0.05, # dropout on the adapter input
                 target_modules=None, # PEFT target_modules; None resolves them as described above, a value is used as given
                 verbose:bool=True, # print the per-side summary when a model is given
-                **kwargs)->LoraConfig: # any other `peft.LoraConfig` field (exclude_modules, use_rslora, ...)
-    "PEFT's `LoraConfig` with adapters on the language model only (or on the vision side too), summarised per side."
+                **kwargs,
+               )->LoraConfig: # the adapter config, for a trainer's `peft_config=`
+    "PEFT's `LoraConfig` on the language model only (or the vision side too), summarised per side; other `LoraConfig` fields via `**kwargs`."
     if model is not None and not hasattr(model, "named_modules"):
         raise TypeError(f"lora_config: the first argument is the model, got {model!r}; pass the rank as r={model!r}.")
     if model is not None and hasattr(model, "peft_config"):
