@@ -320,14 +320,20 @@ def _quiet(f, *a, **k):
     import contextlib, io
     with contextlib.redirect_stdout(io.StringIO()): return f(*a, **k)
 
+def _processor(r):
+    "The recipe model's processor without loading the model: a local folder's, else `load_processor` (tiny twin under `use_tiny()`)."
+    from transformers import AutoProcessor
+    from vlm_align.sources import load_processor
+    name = str(r["model_name_or_path"])
+    return AutoProcessor.from_pretrained(name) if Path(name).is_dir() else _quiet(load_processor, name)
+
 def eval_dataset(data:str, # a local folder/file of evaluation rows, or synth:TASK (as `dataset_name`), seed 1
                 ):
     "Evaluation rows for the contamination check, loaded like a recipe's `dataset_name`."
-    spec = dict(method="grpo", dataset_name=data)
     if str(data).startswith("synth:"):
         from vlm_align.synth import synth_dataset
         return synth_dataset(data[6:], 64, seed=1)
-    return recipe_dataset(spec)
+    return recipe_dataset(dict(method="grpo", dataset_name=data))
 
 def check_recipe(recipe, # a YAML recipe path, or a dict
                  method:str|None=None, # the method, when the recipe does not say
@@ -335,10 +341,8 @@ def check_recipe(recipe, # a YAML recipe path, or a dict
                  overrides:dict|None=None, # command-line key -> value
                 ) -> Preflight:
     "The preflight of a recipe, loading only its processor and rows."
-    from vlm_align.sources import load_processor
     r = read_recipe(recipe, method, overrides)
-    name = str(r["model_name_or_path"])
-    processor = _quiet(load_processor, name) if not Path(name).is_dir() else __import__("transformers").AutoProcessor.from_pretrained(name)
+    processor = _processor(r)
     rows, report = recipe_rows(r, processor)
     return preflight(r, rows, report, processor, eval_rows=eval_dataset(eval_data) if eval_data else None)
 
@@ -409,11 +413,9 @@ def train_recipe(recipe, # a YAML recipe path, or a dict
                  overrides:dict|None=None, # command-line key -> value
                 ):
     "Preflight, train, save: the trained trainer (its `state.global_step`, `state.log_history`)."
-    from vlm_align.sources import load_processor
     r = read_recipe(recipe, method, overrides)
     cfg = trl_config(r, output_dir)
-    name = str(r["model_name_or_path"])
-    processor = _quiet(load_processor, name) if not Path(name).is_dir() else __import__("transformers").AutoProcessor.from_pretrained(name)
+    processor = _processor(r)
     rows, report = recipe_rows(r, processor)
     pre = preflight(r, rows, report, processor, cfg)
     if _main_process(): print(pre, flush=True)
