@@ -20,7 +20,8 @@ import torch
 # %% ../nbs/02_vram.ipynb #a2b00002
 from .vram_machinery import (KNOWN_CONFIGS, model_config, layer_activation_bytes, vision_activation_bytes, measure_peak,
                              trace_peak, _counts, _to_json, _lora_json, _image_cost, _moe, _vision_width, _dtypes, _LiveBytes,
-                             _saved_bytes, _idefics2_patches, _vision_block_bytes, _processor_cost, _meta_model)
+                             _saved_bytes, _idefics2_patches, _vision_block_bytes, _processor_cost, _meta_model,
+                             _copies_count, _lora_config)
 _all_ = ["KNOWN_CONFIGS", "model_config", "layer_activation_bytes", "vision_activation_bytes", "measure_peak", "trace_peak"]
 
 # %% ../nbs/02_vram.ipynb #d7426cb1
@@ -205,7 +206,9 @@ def _derive(p, model):
     p.L, p.h = p.tc.num_hidden_layers, p.tc.hidden_size
     p.is_pref, p.is_rl = method in ("dpo", "mpo"), method in ("grpo", "gspo")
     if p.is_rl and p.beta is None: p.beta = 0.0
-    p.trainable = p.c["lora"] if p.peft else p.c["total"]
+    saved = tuple(_lora_config(p.peft_config).modules_to_save or ()) if p.peft else ()
+    p.copies = _copies_count(_to_json(cfg), saved) if saved else 0   # modules_to_save: trained whole, in the weights' dtype
+    p.trainable = p.c["lora"] + p.copies if p.peft else p.c["total"]
     p.tb = 4 if p.peft else p.wb                              # PEFT keeps adapters (and their grads, states) in fp32
     return p
 
@@ -218,7 +221,10 @@ def _weights(p):
         p.sizes["weights"] = int(q * (0.5 + 1 / 64 + 4 / (64 * 256)) + (c["total"] - q) * 2)
         p.notes.append("QLoRA: linear weights NF4 with double quantisation (4.127 bits), the rest bf16.")
     else: p.sizes["weights"] = c["total"] * p.wb
-    if p.peft: p.sizes["adapter weights (fp32)"] = p.trainable * 4
+    if p.peft: p.sizes["adapter weights (fp32)"] = (p.trainable - p.copies) * 4
+    if p.copies:
+        p.sizes["trained module copies"] = p.copies * p.wb
+        p.notes.append(f"modules_to_save: PEFT trains a copy of those modules ({p.copies:,} parameters) in the weights' dtype.")
     need_ref = (p.is_pref or (p.is_rl and p.beta > 0)) if p.ref_model is None else bool(p.ref_model)
     if need_ref and not p.peft: p.sizes["reference weights"] = p.sizes["weights"]
     elif need_ref: p.notes.append("No reference copy: with PEFT, TRL disables the adapter to get reference log-probs.")
@@ -229,7 +235,8 @@ def _shard(sizes, notes, sharding, num_gpus, c, L, h, wb):
     if num_gpus == 1: return
     N, parts = num_gpus, {"ddp": [], "zero1": ["optimizer", "master weights (fp32)"]}
     parts["zero2"] = parts["zero1"] + ["gradients"]
-    parts["zero3"] = parts["fsdp"] = parts["zero2"] + ["weights", "reference weights", "adapter weights (fp32)"]
+    parts["zero3"] = parts["fsdp"] = parts["zero2"] + ["weights", "reference weights", "adapter weights (fp32)",
+                                                  "trained module copies"]
     for k in parts[sharding]:
         if k in sizes: sizes[k] = -(-sizes[k] // N)
     if sharding == "ddp" and sizes.get("gradients"):
@@ -241,15 +248,17 @@ def _shard(sizes, notes, sharding, num_gpus, c, L, h, wb):
 # %% ../nbs/02_vram.ipynb #e5a00008
 def _model_states(p):
     "Gradients, optimizer states (fp32 with master weights), `adamw_torch`'s step temporaries, sharded over the GPUs."
-    t = p.trainable
-    p.sizes["gradients"] = t * p.tb
-    if p.master_weights is None: p.master_weights = p.sharding.startswith("zero") and p.tb == 2   # DeepSpeed: fp32 master + states
-    if p.master_weights and p.tb == 2:
-        p.sizes["master weights (fp32)"] = t * 4
+    groups = [(p.trainable - p.copies, p.tb), (p.copies, p.wb)]   # (parameters, bytes each): adapters or all weights; module copies
+    p.sizes["gradients"] = sum(n * b for n, b in groups)
+    half = sum(n for n, b in groups if b == 2)                    # parameters trained in 16-bit
+    if p.master_weights is None: p.master_weights = p.sharding.startswith("zero") and half > 0   # DeepSpeed: fp32 master + states
+    if p.master_weights and half:
+        p.sizes["master weights (fp32)"] = half * 4
         p.notes.append("Mixed precision with fp32 master weights and fp32 optimizer states (as DeepSpeed keeps them).")
-    per_state = 1 if p.optim in ("adamw_8bit", "adamw_bnb_8bit") else (4 if p.master_weights else p.tb)
-    p.sizes["optimizer"] = t * _OPTIMIZERS[p.optim] * per_state
-    p.step_temp = t * per_state if p.optim == "adamw_torch" else 0
+    eight_bit = p.optim in ("adamw_8bit", "adamw_bnb_8bit")
+    states = sum(n * (1 if eight_bit else 4 if p.master_weights else b) for n, b in groups)   # bytes of one state per parameter
+    p.sizes["optimizer"] = states * _OPTIMIZERS[p.optim]
+    p.step_temp = states if p.optim == "adamw_torch" else 0
     _shard(p.sizes, p.notes, p.sharding, p.num_gpus, p.c, p.L, p.h, p.wb)
 
 # %% ../nbs/02_vram.ipynb #e5a0000b
@@ -354,7 +363,7 @@ def _rollouts(p):
         p.notes.append(f"TRL needs per_device_train_batch_size*steps_per_generation ({gen_rows}) divisible by num_generations ({n}).")
 
 # %% ../nbs/02_vram.ipynb #e5a0001a
-_RESIDENT = ("weights", "adapter weights (fp32)", "reference weights", "master weights (fp32)", "optimizer",
+_RESIDENT = ("weights", "adapter weights (fp32)", "trained module copies", "reference weights", "master weights (fp32)", "optimizer",
              "gathered layer weights", "vLLM colocate", "CUDA context")
 _FORWARD = ("activations", "LM head (tiled logits)", "logits (fp32)", "vision activations")
 
@@ -449,7 +458,8 @@ ITEM_COLOURS = {  # one colour per breakdown item, the same in every plot (matpl
     "optimizer": "#2ca02c", "optimizer step temporaries": "#98df8a", "activations": "#d62728",
     "vision activations": "#ff9896", "LM head (tiled logits)": "#8c564b", "logits (fp32)": "#c49c94",
     "rollout KV cache": "#e377c2", "vLLM colocate": "#bcbd22", "CUDA context": "#7f7f7f",
-    "master weights (fp32)": "#17becf", "gathered layer weights": "#9edae5", "DDP gradient buckets": "#ffbb78"}
+    "master weights (fp32)": "#17becf", "gathered layer weights": "#9edae5", "DDP gradient buckets": "#ffbb78",
+    "trained module copies": "#c5b0d5"}
 
 def _plot(self:MemoryEstimate, gpu=None, ax=None):
     "Stacked bar of the breakdown at the peak (GB), each item in its `ITEM_COLOURS` colour, with a GPU's capacity as a line."

@@ -284,7 +284,14 @@ def _counts(cfg_json, lora_json):
                vision_targets=(), block_targets=(), vision_layers=len(blocks) if blocks is not None else 0,
                vision_checkpointing=blocks is not None and isinstance(blocks[0], GradientCheckpointingLayer))
     if lora_json is not None:
-        lc = LoraConfig(**json.loads(lora_json))
+        d = json.loads(lora_json)
+        if d["target_modules"] is None:   # PEFT's default targets for the family, as get_peft_model would pick them
+            from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as defaults
+            d["target_modules"] = defaults.get(cfg.model_type) or defaults.get(tc.model_type)
+            if d["target_modules"] is None:
+                raise ValueError(f"peft_config: target_modules is not set and PEFT has no default for model_type="
+                                 f"{cfg.model_type!r}; name the layers to adapt (e.g. ['q_proj', 'v_proj']) or use 'all-linear'.")
+        lc = LoraConfig(**d)
         lc = _maybe_include_all_linear_layers(lc, m)
         lm_names = {id(mod) for mod in lm.modules()}
         for name, mod in m.named_modules():
@@ -300,6 +307,20 @@ def _counts(cfg_json, lora_json):
             raise ValueError(f"peft_config: target_modules={lc.target_modules!r} match no linear layer of this {cfg.model_type} model; "
                              "name layers it has (e.g. 'q_proj', 'v_proj') or use 'all-linear'.")
     return out
+
+@functools.lru_cache(maxsize=64)
+def _copies_count(cfg_json, names):
+    "Parameters of the modules PEFT copies and trains whole (`LoraConfig.modules_to_save`), matched by their names' last parts."
+    cfg = _from_json(cfg_json)
+    m, found, n = _meta_model(cfg), [], 0
+    for name, mod in m.named_modules():
+        if any(name == t or name.endswith("." + t) for t in names) and not any(name.startswith(f + ".") for f in found):
+            found.append(name); n += sum(p.numel() for p in mod.parameters())
+    missing = [t for t in names if not any(f == t or f.endswith("." + t) for f in found)]
+    if missing:
+        raise ValueError(f"peft_config: modules_to_save={list(names)!r}: {missing} name no module of this {cfg.model_type} "
+                         "model; use its module names (e.g. 'lm_head', 'embed_tokens', 'multi_modal_projector').")
+    return n
 
 def _to_json(cfg): return cfg.to_json_string(use_diff=False)
 def _from_json(s): return _config_from_dict(json.loads(s))
