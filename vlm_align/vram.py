@@ -285,7 +285,8 @@ def _tokens(p):
 def _text_activations(p):
     "What the decoder layers keep for backward: one layer measured on fake tensors, times the layers (checkpoints only, with recomputation)."
     tc, h, cb, tokens = p.tc, p.h, p.cb, p.tokens
-    try: (lin, quad), (lin1, quad1) = layer_activation_bytes(p.cfg, p.peft_config, p.precision, p.attn, first_too=True)
+    try: (lin, quad), (lin1, quad1) = layer_activation_bytes(p.cfg, p.peft_config, p.precision, p.attn, first_too=True,
+                                                            quantized=p.quantize_4bit)
     except Exception as ex:   # a decoder layer we cannot run on fake tensors: Korthikanti et al.'s 34 bytes per hidden unit (16-bit)
         lin = lin1 = 34 * h * cb / 2; quad = quad1 = 5 * tc.num_attention_heads * cb / 2 if p.attn == "eager" else 0.0
         p.notes.append(f"Could not trace this family's decoder layer ({type(ex).__name__}); text activations from "

@@ -389,7 +389,7 @@ def _saved_tensors(mode, params, autocast_dtype):
         yield saved
 
 @functools.lru_cache(maxsize=256)
-def _saved_bytes(text_json, lora_json, weight_dtype, autocast_dtype, attn, seq):
+def _saved_bytes(text_json, lora_json, weight_dtype, autocast_dtype, attn, seq, quantized=False):
     "Bytes autograd saves in one forward of the text model described by `text_json` on one row of `seq` tokens."
     from transformers import AutoModel
     from peft import LoraConfig, get_peft_model
@@ -401,6 +401,9 @@ def _saved_bytes(text_json, lora_json, weight_dtype, autocast_dtype, attn, seq):
         if lora_json is None: m.requires_grad_(True)
         elif lora_json == "frozen": m.requires_grad_(False)   # adapters elsewhere (vision): gradients only flow through
         else: m = get_peft_model(m, LoraConfig(**json.loads(lora_json)))
+        if quantized:   # bitsandbytes' 4-bit matmul (MatMul4Bit) saves its input for backward, though only the input needs a
+            for mod in m.modules():   # gradient; a frozen torch linear does not: a weight that needs one makes F.linear save it
+                if isinstance(mod, torch.nn.Linear) and not mod.weight.requires_grad: mod.weight.requires_grad_(True)
     mode = _fake(m)
     params = {p.untyped_storage()._cdata for p in m.parameters()} | {b.untyped_storage()._cdata for b in m.buffers()}
     with _saved_tensors(mode, params, autocast_dtype) as saved:
@@ -442,6 +445,7 @@ def layer_activation_bytes(model, # hub id, path, config or model
                            precision="bf16", # "fp32", "bf16", "fp16" or "mixed"
                            attn="sdpa", # "sdpa" or "eager"
                            first_too=False, # also return the first layer plus final norm (its input needs no gradient)
+                           quantized=False, # QLoRA: the frozen linears are bitsandbytes 4-bit ones, which save their inputs
                           ):
     "Bytes one text decoder layer keeps for backward per row: `(per_token, per_token_squared)`."
     cfg = model_config(model)
@@ -451,7 +455,7 @@ def layer_activation_bytes(model, # hub id, path, config or model
         d = json.loads(lj); d["target_modules"] = list(_counts(_to_json(cfg), lj)["lm_targets"])
         d["exclude_modules"] = None; lj = json.dumps(d, sort_keys=True) if d["target_modules"] else "frozen"
     a, b = 256, 512
-    one = [_saved_bytes(_text_json(cfg, L), lj, wd, ad, attn, s) for L in (1, 2) for s in (a, b)]
+    one = [_saved_bytes(_text_json(cfg, L), lj, wd, ad, attn, s, bool(quantized)) for L in (1, 2) for s in (a, b)]
     def fit(ya, yb):   # y = lin*s + quad*s^2 through (a, ya), (b, yb)
         quad = max(0.0, (yb / b - ya / a) / (b - a))
         return ya / a - quad * a, quad
