@@ -33,6 +33,7 @@ RECIPE_KEYS = dict(  # the recipe's own keys; every other key is a field of the 
     lora_r="LoRA rank (default: 16)", lora_alpha="LoRA alpha (default: 32)", lora_dropout="LoRA dropout (default: 0.05)",
     lora_target_modules="explicit LoRA target modules (default: every language-model linear, 03_preference)",
     lora_vision="also adapt the vision tower and projector (default: false)",
+    lora_modules_to_save="modules trained whole beside the adapters, e.g. [lm_head, embed_tokens] after adding tokens (TRL's name)",
     reward_funcs="GRPO/GSPO rewards: names from vlm_align.rewards or module:function import paths",
     gpu="the GPU the recipe is written for (e.g. 24GB, A100-80GB); the memory check uses it when no GPU is visible",
     vram="extra `estimate_memory` options for the memory check, e.g. {image_size: [1024, 768]}",
@@ -149,8 +150,10 @@ def peft_config(r:dict, # a recipe from `read_recipe`
     "The recipe's `peft.LoraConfig` (language-model linears unless `lora_vision`), or None when `use_peft: false`."
     if not r.get("use_peft", True): return None
     from vlm_align.preference import lora_config
+    save = r.get("lora_modules_to_save")
     return lora_config(model, vision=bool(r.get("lora_vision", False)), r=r.get("lora_r", 16), alpha=r.get("lora_alpha", 32),
-                       dropout=r.get("lora_dropout", 0.05), target_modules=r.get("lora_target_modules"), verbose=model is not None)
+                       dropout=r.get("lora_dropout", 0.05), target_modules=r.get("lora_target_modules"), verbose=model is not None,
+                       modules_to_save=[save] if isinstance(save, str) else save)
 
 # %% ../nbs/08a_recipes.ipynb #ab9b81ba
 _FILES = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv": "csv"}
