@@ -48,6 +48,19 @@ Sources
          context), whose MiB make "G" a GiB; the summary also prints the errors were it `allocated`, or GB. Q-LoRA rows (GPTQ int4 kernels, not
          bitsandbytes NF4) and DeepSpeed rows (configs not in the table) are left out.
 
+  QWENVL QwenLM/Qwen-VL README.md, "Profiling of Memory and Speed" (github.com/QwenLM/Qwen-VL): the same setup as QWEN
+         (A100-SXM4-80G, batch 1, gradient accumulation 8, finetune.py padding every row to `model_max_length`,
+         metric not stated, read as nvidia-smi GiB), one 448x448 image per row, 384 to 2,048 tokens. Qwen-VL (remote
+         code, not in transformers) is mapped to a transformers LLaVA config of the same shapes: its OpenCLIP
+         ViT-bigG as a CLIP vision tower (width 1664, 48 layers, MLP 8192, patch 14, 448 px: 1,024 patches), its
+         Qwen-7B language model as above, and its cross-attention resampler (256 image tokens, ~0.08B) by LLaVA's
+         projector (0.02B); image_tokens=256, image_patches=1024; 9.59B parameters against the paper's 9.6B (arXiv
+         2308.12966, Table 1: 1.9B + 0.08B + 7.7B). finetune.py: `fix_vit` and LoRA r=64/alpha 16/dropout 0.05 on
+         c_attn, attn.c_proj, w1, w2 (q/k/v, o_proj, gate/up: the MLP's c_proj is not matched; the vision tower has
+         no adapter, so it keeps no activations); "LoRA (Chat)" adapters only, "LoRA (Base)" plus modules_to_save
+         wte and lm_head. The README, unlike Qwen's, does not say flash attention was on: eager attention is assumed
+         (with SDPA the estimates move by at most 3%). Q-LoRA rows (GPTQ) are left out.
+
 Which cases count towards the target. A figure counts when the published settings determine it: an allocated peak is
 the step with the longest batch (LitGPT publishes its longest row), a profile of one shape is that shape (Qwen). ms-swift's
 figures are `max_memory_reserved` after a run of rows of varying length in random order: the same settings give
@@ -141,6 +154,18 @@ for (n, method), (cfg, lc, ms) in QWEN_TABLE.items():
     for L, m in zip([256, 512, 1024, 2048, 4096, 8192], ms):
         CASES.append(case("QWEN", n, cfg, m, GiB, "nvidia-smi", f"{method}, {L} tokens", **dict(QWEN, peft_config=lc, seq_len=L)))
 
+QWEN_VL = dict(model_type="llava", vision_config=dict(model_type="clip_vision_model", hidden_size=1664, intermediate_size=8192,
+               num_hidden_layers=48, num_attention_heads=16, image_size=448, patch_size=14),
+               text_config=QWEN_7B, vision_feature_layer=-1, vision_feature_select_strategy="full", image_seq_length=256)
+VL_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj"]   # c_attn, attn.c_proj, w1, w2
+VL = dict(QWEN, images_per_row=1, image_tokens=256, image_patches=1024, attn="eager")
+for method, save, ms in [("LoRA (Chat)", None, [23.3, 23.6, 25.1, 27.3]),
+                         ("LoRA (Base)", ["embed_tokens", "lm_head"], [37.1, 37.3, 38.7, 38.7])]:
+    lc = LoraConfig(r=64, lora_alpha=16, lora_dropout=0.05, target_modules=VL_TARGETS, modules_to_save=save)
+    for L, m in zip([384, 512, 1024, 2048], ms):
+        CASES.append(case("QWENVL", "Qwen-VL" + ("-Chat" if save is None else ""), QWEN_VL, m, GiB, "nvidia-smi",
+                          f"{method}, {L} tokens, one 448 px image", **dict(VL, peft_config=lc, seq_len=L - 256)))
+
 def litgpt_head(e, c):
     "LitGPT's LM head in place of TRL's tiled one: bf16 logit chunks plus their bf16 log-softmax, 4 bytes per logit."
     rows, tokens = c["kw"]["per_device_train_batch_size"], c["kw"]["seq_len"]
@@ -179,10 +204,10 @@ def main():
         xs = [(x, c) for x, c in errs if c["source"] == src]
         print(f"{src} ({len(xs)} cases, {xs[0][1]['metric']}): median |error| {statistics.median(abs(x) for x, _ in xs):.1%}, "
               f"median error {statistics.median(x for x, _ in xs):+.1%}")
-    qw = [c for c in CASES if c["source"] == "QWEN"]
+    qw = [c for c in CASES if c["source"] in ("QWEN", "QWENVL")]
     for alt, unit in (("allocated", GiB), ("nvidia-smi", GB)):
         xs = [estimate(c, alt) / (c["measured"] * unit) - 1 for c in qw]
-        print(f"QWEN read as {alt} in {'GiB' if unit == GiB else 'GB'}: median |error| {statistics.median(abs(x) for x in xs):.1%}, "
+        print(f"QWEN and QWENVL read as {alt} in {'GiB' if unit == GiB else 'GB'}: median |error| {statistics.median(abs(x) for x in xs):.1%}, "
               f"range {min(xs):+.1%} to {max(xs):+.1%}")
 
 if __name__ == "__main__": main()
