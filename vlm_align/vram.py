@@ -171,6 +171,15 @@ _SETUP_DEFAULTS = dict(peft_config=True, images_per_row=1, image_size=(1024, 768
 
 def _plan(model, config=None, **given):
     "The resolved setup (keyword > `config` > default), checked, with what every memory item needs: a namespace."
+    old = {_RENAMED[k]: k for k in given if k in _RENAMED}   # an error about a renamed argument names the name the user typed
+    try: return _setup(model, config, **given)
+    except (TypeError, ValueError) as e:
+        new = next((n for n in old if str(e).startswith(n)), None)
+        if new is None: raise
+        raise type(e)(f"{e} (given as {old[new]}=, the older name of {new}=)") from None
+
+def _setup(model, config=None, **given):
+    "`_plan` itself: resolve, check and derive."
     from types import SimpleNamespace
     known = set(_DEFAULTS) | set(_SETUP_DEFAULTS) | {"method", "seq_len", "max_length", "beta", "steps_per_generation",
                                                      "master_weights", "ref_model"}
