@@ -45,8 +45,8 @@ Sources
          "LoRA (emb)" is a base model, where finetune.py adds modules_to_save=["wte", "lm_head"] (mapped to
          embed_tokens, lm_head): PEFT trains bf16 copies of both. Metric: not stated; neither finetune.py nor HF Trainer
          (skip_memory_metrics=True) prints a memory figure, so it is read as what nvidia-smi shows (reserved + CUDA
-         context), whose MiB make "G" a GiB; the summary also prints the errors were it `allocated`, or GB. Q-LoRA rows (GPTQ int4 kernels, not
-         bitsandbytes NF4) and DeepSpeed rows (configs not in the table) are left out.
+         context), in GiB as nvidia-smi's MiB give; the summary also prints the errors were it `allocated`, or GB.
+         Q-LoRA rows (GPTQ int4 kernels, not bitsandbytes NF4) and DeepSpeed rows (configs not in the table) are left out.
 
   QWENVL QwenLM/Qwen-VL README.md, "Profiling of Memory and Speed" (github.com/QwenLM/Qwen-VL): the same setup as QWEN
          (A100-SXM4-80G, batch 1, gradient accumulation 8, finetune.py padding every row to `model_max_length`,
@@ -201,9 +201,10 @@ def main():
     print(summary([(x, c) for x, c in errs if not c["determined"]], "Run-dependent (ms-swift)"))
     print(summary(errs, "All cases together") + f". RESERVED_OVERHEAD = {RESERVED_OVERHEAD:.0%}.")
     for src in dict.fromkeys(c["source"] for _, c in errs):
-        xs = [(x, c) for x, c in errs if c["source"] == src]
-        print(f"{src} ({len(xs)} cases, {xs[0][1]['metric']}): median |error| {statistics.median(abs(x) for x, _ in xs):.1%}, "
-              f"median error {statistics.median(x for x, _ in xs):+.1%}")
+        for peft in (True, False):
+            xs = [(x, c) for x, c in errs if c["source"] == src and bool(c["kw"]["peft_config"]) == peft]
+            if xs: print(f"{src} {'LoRA' if peft else 'full'} ({len(xs)} cases, {xs[0][1]['metric']}): median |error| "
+                         f"{statistics.median(abs(x) for x, _ in xs):.1%}, median error {statistics.median(x for x, _ in xs):+.1%}")
     qw = [c for c in CASES if c["source"] in ("QWEN", "QWENVL")]
     for alt, unit in (("allocated", GiB), ("nvidia-smi", GB)):
         xs = [estimate(c, alt) / (c["measured"] * unit) - 1 for c in qw]
